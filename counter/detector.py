@@ -1,13 +1,49 @@
-"""Rep detector (placeholder interface; the real detector replaces the body)."""
+"""Causal calf-raise detector, one sample at a time.
+
+How it sees a rep, whatever the strap's orientation:
+
+* **Tilt excursion.** The gyro, less a bias learned while the leg is idle, is integrated into
+  the rotation of the strap since a *rest reference* (a 3-vector in degrees). A complementary
+  filter pulls the part of it the accelerometer can see (tilt, not heading) towards the
+  rotation that takes the reference gravity to the current low-passed gravity, so bias and
+  drift cannot pile up. The excursion ``e`` is the length of that vector: it rises during the
+  lift, plateaus during the hold and falls back, for any sensor axis and either sign. Just
+  above the ankle a rep is ~1.5-6 deg; on the instep ~40-50 deg.
+* **Rest reference.** While idle the reference follows the leg slowly (sway, settling after a
+  posture change); while a rep is under way it is frozen.
+* **Hysteresis.** A rep starts above a high level and ends below a low one, both scaled to the
+  median size of recent reps; excursions shorter than ``MIN_REP_S`` are shake.
+* **Landing.** A heel impact is a short shock in the part of the acceleration the low-pass
+  removes. One on the way down ends the rep at once and marks it ``bouncing`` (0.4-2 g against
+  < 0.1 g for a controlled landing); a rebound starts the next rep at the impact.
+* **Phases.** Lift and lower times come from where ``e`` crosses 10 % and 90 % of the peak,
+  scaled by the minimum-jerk profile of a voluntary movement (10 %..90 % of a min-jerk move
+  takes 0.506 of it). The crossings are read from a fixed-size ring of recent ``e`` values
+  when the rep ends: bounded memory, amortised O(1) per sample.
+* Steps are rejected by their size (far above the reps around them) and by heel strikes in
+  the middle of a movement.
+"""
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
+import numpy as np
+
 from counter.config import CounterConfig
+from counter.events import BOUNCING, TOO_FAST
 from counter.sample import Sample
+
+DEG_PER_G = 57.29578
+# Min-jerk profile: fraction of the movement time spent between 10 % and 90 % of the travel,
+# and the fraction before 10 % (equal to the fraction after 90 %).
+_MJ_10_90 = 0.5062
+_MJ_0_10 = 0.2469
 
 
 class DetectedRep(NamedTuple):
+    """A rep as the detector sees it; the set tracker numbers it. Times in sample seconds."""
+
     start_s: float
     top_s: float
     end_s: float
@@ -19,14 +55,305 @@ class DetectedRep(NamedTuple):
     flags: tuple[str, ...]
 
 
+# Detector constants. Time constants are in seconds so behaviour does not depend on the
+# sample rate; levels are degrees of excursion (angle-equivalent) or g.
+TAU_LP_S = 0.06            # two cascaded EMAs: ~2.5 Hz low-pass, keeps rep shape, drops shake
+TAU_REF_S = 2.5            # rest reference follows slow sway/settling while idle
+TAU_SHOCK_S = 0.05         # decay of the impact envelope
+TAU_BIAS_S = 4.0           # gyro bias learned while idle
+TAU_FUSE_S = 1.5           # accelerometer pull on the gyro-integrated tilt
+ON_MIN_DEG = 0.7           # smallest excursion that starts a rep (shank tilt is ~1.5-6 deg)
+ON_FRACTION = 0.45         # ... or this fraction of the typical rep size, once known
+OFF_FRACTION = 0.3         # a rep ends when e falls below this fraction of its peak
+MIN_REP_S = 0.35           # shorter excursions are shake, not reps
+MAX_REP_S = 9.0            # longer ones are posture changes
+MAX_VS_TYPICAL = 2.5        # a swing this many times the usual rep is a step, not a rep
+MAX_FIRST_DEG = 20.0       # before the rep size is known, bigger swings are steps or posture
+MAX_GAP_S = 0.25           # a longer hole in the timestamps resets the motion state
+SHOCK_BOUNCE_G = 0.2       # heel impact of a bouncing rep (controlled landings < 0.1 g)
+SHOCK_WALK_G = 0.8         # an impact this hard in the middle of a movement is a step
+LANDED_FRACTION = 0.25     # e this close to the reference: the heel is down
+SETTLE_MAX_S = 0.45        # longest wait for the heel to settle after the end crossing
+CONFIRM_S = 0.25           # wait after the end crossing before emitting (a rebound shows)
+RING_S = 10.0              # ring of recent e values, covers the longest rep
+
+
 class RepDetector:
-    def __init__(self, config: CounterConfig):
-        self.config = config
+    """Streaming rep detector. ``update`` takes one sample and returns a rep when one ends.
+
+    ``signal`` is the current excursion in degrees (for the live plot), ``phase`` is
+    "idle", "up" (rep in progress) or "settling".
+    """
+
+    def __init__(self, config: CounterConfig, max_rate_hz: float = 1000.0):
+        self.too_fast_s = config.too_fast_s
+        self._ring_n = int(RING_S * max_rate_hz) + 1
+        self._ring_t = np.zeros(self._ring_n)
+        self._ring_e = np.zeros(self._ring_n)
+        self._recent_peaks: list[float] = []  # sizes of the last few reps (at most 5)
+        self._typical_deg = 0.0  # their median
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the motion state (after a gap or a fault). Learned rep size is kept."""
+        self._t_prev: float | None = None
+        self._lp1 = [0.0, 0.0, 0.0]
+        self._lp2 = [0.0, 0.0, 0.0]
+        self._ref = [0.0, 0.0, 0.0]
+        self._phi = [0.0, 0.0, 0.0]
+        self._bias = [0.0, 0.0, 0.0]
+        self._warm_s = 0.0
+        self._shock = 0.0
+        self._state = 0  # 0 idle, 1 moving, 2 ended (waiting to confirm)
+        self._ring_i = 0
+        self._ring_count = 0
+        self._t_below = 0.0   # last time e was under the start level while idle
+        self._peak = 0.0
+        self._t_start = 0.0
+        self._max_shock_mid = 0.0
+        self._t_end_cross = 0.0
+        self._end_shock = 0.0
+        self._t_end_shock = 0.0
         self.signal = 0.0
         self.phase = "idle"
 
+    def gap(self, t_s: float, duration_s: float) -> None:
+        self.reset()
+
     def update(self, s: Sample) -> DetectedRep | None:
+        t = s[0]
+        tp = self._t_prev
+        self._t_prev = t
+        if tp is None:
+            self._lp1 = [s[1], s[2], s[3]]
+            self._lp2 = [s[1], s[2], s[3]]
+            self._ref = [s[1], s[2], s[3]]
+            self._warm_s = 0.0
+            return None
+        dt = t - tp
+        if dt > MAX_GAP_S or dt <= 0.0:
+            self.reset()
+            self._t_prev = t
+            self._lp1 = [s[1], s[2], s[3]]
+            self._lp2 = [s[1], s[2], s[3]]
+            self._ref = [s[1], s[2], s[3]]
+            return None
+        a = 1.0 - math.exp(-dt / TAU_LP_S)
+        l1, l2 = self._lp1, self._lp2
+        ax, ay, az = s[1], s[2], s[3]
+        l1[0] += a * (ax - l1[0]); l1[1] += a * (ay - l1[1]); l1[2] += a * (az - l1[2])
+        l2[0] += a * (l1[0] - l2[0]); l2[1] += a * (l1[1] - l2[1]); l2[2] += a * (l1[2] - l2[2])
+        # Impact: the fast part of the acceleration the low-pass took out.
+        hx, hy, hz = ax - l1[0], ay - l1[1], az - l1[2]
+        shock_now = math.sqrt(hx * hx + hy * hy + hz * hz)
+        decay = math.exp(-dt / TAU_SHOCK_S)
+        self._shock = max(shock_now, self._shock * decay)
+
+        r = self._ref
+        dx, dy, dz = l2[0] - r[0], l2[1] - r[1], l2[2] - r[2]
+        b = self._bias
+        ph = self._phi
+        wx, wy, wz = s[4] - b[0], s[5] - b[1], s[6] - b[2]
+        ph[0] += wx * dt; ph[1] += wy * dt; ph[2] += wz * dt
+        # Tilt seen by the accelerometer: rotation taking the reference gravity to the current
+        # one (a' = a - phi x a for a small rotation phi), i.e. phi_perp = a_now x a_ref.
+        nr = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]) or 1.0
+        nl = math.sqrt(l2[0] * l2[0] + l2[1] * l2[1] + l2[2] * l2[2]) or 1.0
+        ux, uy, uz = r[0] / nr, r[1] / nr, r[2] / nr
+        k = DEG_PER_G / (nr * nl)
+        tx = (l2[1] * r[2] - l2[2] * r[1]) * k
+        ty = (l2[2] * r[0] - l2[0] * r[2]) * k
+        tz = (l2[0] * r[1] - l2[1] * r[0]) * k
+        par = ph[0] * ux + ph[1] * uy + ph[2] * uz
+        # Complementary filter: the gyro carries the shape, the accelerometer pulls the tilt
+        # (not the heading) back so bias and drift cannot pile up over a set.
+        kc = dt / TAU_FUSE_S
+        ph[0] += kc * (tx - (ph[0] - par * ux))
+        ph[1] += kc * (ty - (ph[1] - par * uy))
+        ph[2] += kc * (tz - (ph[2] - par * uz))
+        e_rot = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
+        e = e_rot
+        self.signal = e
+
+        # Ring of e for phase timing.
+        i = self._ring_i
+        self._ring_t[i] = t
+        self._ring_e[i] = e
+        i += 1
+        self._ring_i = 0 if i == self._ring_n else i
+        if self._ring_count < self._ring_n:
+            self._ring_count += 1
+
+        if self._warm_s < 0.5:
+            self._warm_s += dt
+            ar = 1.0 - math.exp(-dt / 0.1)
+            r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
+            b[0] += ar * wx; b[1] += ar * wy; b[2] += ar * wz
+            ph[0] = ph[1] = ph[2] = 0.0
+            return None
+
+        on = max(ON_MIN_DEG, ON_FRACTION * self._typical_deg)
+        st = self._state
+        if st == 0:
+            if e < 0.35 * on:
+                self._t_below = t
+            if e > on:
+                self._begin(self._t_below, e)
+            else:
+                ar = 1.0 - math.exp(-dt / TAU_REF_S)
+                r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
+                ph[0] -= ar * ph[0]; ph[1] -= ar * ph[1]; ph[2] -= ar * ph[2]
+                if wx * wx + wy * wy + wz * wz < 25.0:
+                    ab = 1.0 - math.exp(-dt / TAU_BIAS_S)
+                    b[0] += ab * wx; b[1] += ab * wy; b[2] += ab * wz
+            return None
+        if st == 1:
+            if e > self._peak:
+                self._peak = e
+                self._t_peak = t
+            if e > 0.85 * self._peak or t - self._t_peak < 0.1:
+                if self._shock > self._max_shock_mid:
+                    self._max_shock_mid = self._shock
+            elif self._shock >= SHOCK_BOUNCE_G:
+                # The heel hit the ground on the way down: this rep is over, whatever the
+                # tilt says, and a rebound starts the next one at once.
+                self._settle(t, e, self._shock, t)
+                return None
+            if t - self._t_start > MAX_REP_S:
+                return self._abandon(t)
+            if e < OFF_FRACTION * self._peak:
+                self._settle(t, e, 0.0, t)
+            return None
+        # st == 2: the leg is back near the reference; watch for the heel impact / rebound.
+        if e < self._min_after:
+            self._min_after = e
+            self._t_min_after = t
+        if self._shock > self._end_shock:
+            self._end_shock = self._shock
+            self._t_end_shock = t
+        if e > self._min_after + 0.5 * on and (e > on or self._end_shock >= SHOCK_BOUNCE_G):
+            if self._min_after > 0.15 * self._peak and self._end_shock < SHOCK_BOUNCE_G:
+                # Came straight back up without landing: the same movement goes on.
+                self._state = 1
+                self.phase = "up"
+                return None
+            # Landed and went straight up again: a rebound. This rep ends, the next has begun.
+            rep = self._finish(t)
+            self._begin(self._t_end_shock if self._end_shock >= SHOCK_BOUNCE_G else self._t_min_after, e)
+            return rep
+        if self._end_shock >= SHOCK_BOUNCE_G and t - self._t_end_shock >= CONFIRM_S:
+            return self._finish(t)
+        if e < LANDED_FRACTION * self._peak:
+            if self._t_landed is None:
+                self._t_landed = t
+            elif t - self._t_landed >= CONFIRM_S:
+                return self._finish(t)
+        else:
+            self._t_landed = None
+        if t - self._t_end_cross >= SETTLE_MAX_S:
+            return self._finish(t)
         return None
 
-    def gap(self, t_s: float, duration_s: float) -> None:
-        pass
+    def _settle(self, t: float, e: float, shock: float, t_shock: float) -> None:
+        """The leg is coming back down: wait for it to land (or rebound) before emitting."""
+        self._state = 2
+        self.phase = "settling"
+        self._t_end_cross = t
+        self._end_shock = shock
+        self._t_end_shock = t_shock
+        self._min_after = e
+        self._t_min_after = t
+        self._t_landed: float | None = None
+
+    def _begin(self, t_start: float, e: float) -> None:
+        self._state = 1
+        self.phase = "up"
+        self._peak = e
+        self._t_peak = t_start
+        self._t_start = t_start
+        self._max_shock_mid = 0.0
+
+    def _abandon(self, t: float) -> None:
+        self._state = 0
+        self.phase = "idle"
+        self._t_below = t
+        r = self._ref
+        r[0], r[1], r[2] = self._lp2
+        ph = self._phi
+        ph[0] = ph[1] = ph[2] = 0.0
+        return None
+
+    def _finish(self, t: float) -> DetectedRep | None:
+        peak = self._peak
+        self._state = 0
+        self.phase = "idle"
+        self._t_below = t
+        t_start = self._t_start
+        t_end_cross = self._t_end_cross
+        dur = t_end_cross - t_start
+        if dur < MIN_REP_S or self._max_shock_mid > SHOCK_WALK_G:
+            return None
+        if peak > (MAX_VS_TYPICAL * self._typical_deg if self._typical_deg > 0 else MAX_FIRST_DEG):
+            return None
+        # Read the rep's e trace back from the ring (oldest first).
+        n = self._ring_count
+        idx = (self._ring_i - n + np.arange(n)) % self._ring_n
+        ts = self._ring_t[idx]
+        es = self._ring_e[idx]
+        sel = ts >= t_start - 0.05
+        ts, es = ts[sel], es[sel]
+        k_peak = int(np.argmax(es))
+        lo, hi = 0.1 * peak, 0.9 * peak
+        up_e, up_t = es[: k_peak + 1], ts[: k_peak + 1]
+        dn_e, dn_t = es[k_peak:], ts[k_peak:]
+        t10u = _first_cross_up(up_t, up_e, lo)
+        t90u = _first_cross_up(up_t, up_e, hi)
+        t90d = _last_above(dn_t, dn_e, hi)
+        t10d = _first_cross_down(dn_t, dn_e, lo)
+        lift_s = max(0.05, (t90u - t10u) / _MJ_10_90)
+        lower_s = max(0.05, (t10d - t90d) / _MJ_10_90)
+        start_s = t10u - _MJ_0_10 * lift_s
+        lift_end = t90u + _MJ_0_10 * lift_s
+        hold_end = t90d - _MJ_0_10 * lower_s
+        end_s = t10d + _MJ_0_10 * lower_s
+        hold_s = max(0.0, hold_end - lift_end)
+        top_s = 0.5 * (lift_end + max(hold_end, lift_end))
+        flags: list[str] = []
+        if self._end_shock >= SHOCK_BOUNCE_G:
+            flags.append(BOUNCING)
+            end_s = self._t_end_shock
+        # The heel cannot be down later than the moment we know it is.
+        end_s = min(end_s, t)
+        if lift_s + lower_s < self.too_fast_s:
+            flags.append(TOO_FAST)
+        rp = self._recent_peaks
+        rp.append(peak)
+        if len(rp) > 5:
+            del rp[0]
+        self._typical_deg = sorted(rp)[len(rp) // 2] if len(rp) >= 3 else 0.0
+        return DetectedRep(start_s, top_s, end_s, t, lift_s, hold_s, lower_s, peak, tuple(flags))
+
+
+def _first_cross_up(t: np.ndarray, e: np.ndarray, level: float) -> float:
+    k = int(np.argmax(e >= level))
+    if k == 0:
+        return float(t[0])
+    e0, e1 = e[k - 1], e[k]
+    return float(t[k - 1] + (t[k] - t[k - 1]) * (level - e0) / (e1 - e0 or 1.0))
+
+
+def _last_above(t: np.ndarray, e: np.ndarray, level: float) -> float:
+    above = np.nonzero(e >= level)[0]
+    k = int(above[-1]) if len(above) else 0
+    return float(t[k])
+
+
+def _first_cross_down(t: np.ndarray, e: np.ndarray, level: float) -> float:
+    below = np.nonzero(e < level)[0]
+    if not len(below):
+        return float(t[-1])
+    k = int(below[0])
+    if k == 0:
+        return float(t[0])
+    e0, e1 = e[k - 1], e[k]
+    return float(t[k - 1] + (t[k] - t[k - 1]) * (e0 - level) / (e0 - e1 or 1.0))

@@ -1,0 +1,215 @@
+"""The counting pipeline: one code path for streaming and batch, orientation independence,
+set tracking and the replay command."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from counter import CalfCounter, CounterConfig, RepEvent, Sample, SetEndEvent
+from counter.trace import read_trace
+
+TRACE = "trace_024.csv"  # standing, two sets, bouncing and fast reps
+
+
+def _reps(events) -> list[RepEvent]:
+    return [e for e in events if isinstance(e, RepEvent)]
+
+
+def test_streaming_equals_batch(traces_dir: Path) -> None:
+    samples = list(read_trace(traces_dir / TRACE))
+    batch = list(CalfCounter().run(samples))
+    live = CalfCounter()
+    streamed = []
+    for s in samples:
+        streamed.extend(live.update(s))
+    streamed.extend(live.finish())
+    assert len(_reps(batch)) >= 10
+    assert [e.to_dict() for e in streamed] == [e.to_dict() for e in batch]
+
+
+def _rotation(seed: int) -> np.ndarray:
+    q = np.random.default_rng(seed).normal(size=4)
+    w, x, y, z = q / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_any_fixed_rotation_of_the_sensor_gives_the_same_count(traces_dir: Path, seed: int) -> None:
+    samples = list(read_trace(traces_dir / TRACE))
+    rot = _rotation(seed)
+    arr = np.array(samples)
+    acc = arr[:, 1:4] @ rot.T
+    gyr = arr[:, 4:7] @ rot.T
+    rotated = [Sample(float(t), *map(float, a), *map(float, g)) for t, a, g in zip(arr[:, 0], acc, gyr)]
+    base = [e for e in CalfCounter().run(samples) if isinstance(e, SetEndEvent)]
+    turned = [e for e in CalfCounter().run(rotated) if isinstance(e, SetEndEvent)]
+    assert [e.reps for e in turned] == [e.reps for e in base]
+    assert sum(e.reps for e in base) >= 10
+
+
+def test_resampled_trace_counts_the_same_reps(traces_dir: Path) -> None:
+    """Half the sample rate (every other sample) must not change the count by more than 1."""
+    samples = list(read_trace(traces_dir / "trace_019.csv"))
+    # Stray one- or two-rep "sets" are a known weakness, compared separately from real sets.
+    full = [e.reps for e in CalfCounter().run(samples) if isinstance(e, SetEndEvent) and e.reps > 2]
+    half = [e.reps for e in CalfCounter().run(samples[::2]) if isinstance(e, SetEndEvent) and e.reps > 2]
+    assert len(full) == len(half)
+    assert all(abs(a - b) <= 1 for a, b in zip(full, half))
+
+
+def test_quiet_standing_counts_nothing() -> None:
+    rng = np.random.default_rng(7)
+    counter = CalfCounter()
+    events = []
+    for i in range(100 * 120):
+        t = i / 100
+        sway = math.radians(1.0) * math.sin(2 * math.pi * 0.3 * t)
+        n = rng.normal(scale=0.003, size=3)
+        g = rng.normal(scale=0.2, size=3)
+        events += counter.update(Sample(t, math.sin(sway) + n[0], n[1], math.cos(sway) + n[2],
+                                        1.5 + g[0], -2.0 + g[1], 0.7 + g[2]))
+    assert events == []
+
+
+def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift_s: float = 1.2,
+                           hold_s: float = 0.5, lower_s: float = 1.5, pause_s: float = 1.5,
+                           tilt_deg: float = 4.0, lead_s: float = 5.0, tail_s: float = 3.0) -> list[Sample]:
+    """A shank that tilts ``tilt_deg`` about the sensor's x axis per rep (min-jerk phases),
+    with the gyro agreeing with the tilt, and a heel impact at each landing if ``bounce``."""
+    def mj(u: float) -> float:
+        return 10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5
+
+    def dmj(u: float) -> float:
+        return 30 * u ** 2 - 60 * u ** 3 + 30 * u ** 4
+
+    period = lift_s + hold_s + lower_s + (0.05 if bounce else pause_s)
+    total = lead_s + reps * period + tail_s
+    out = []
+    dt = 1.0 / rate_hz
+    for i in range(int(total * rate_hz)):
+        t = i * dt
+        k, u = divmod(t - lead_s, period)
+        ang = rate = shock = 0.0
+        if 0 <= k < reps:
+            if u < lift_s:
+                ang, rate = tilt_deg * mj(u / lift_s), tilt_deg * dmj(u / lift_s) / lift_s
+            elif u < lift_s + hold_s:
+                ang = tilt_deg
+            elif u < lift_s + hold_s + lower_s:
+                v = (u - lift_s - hold_s) / lower_s
+                ang, rate = tilt_deg * (1 - mj(v)), -tilt_deg * dmj(v) / lower_s
+            if bounce and lift_s + hold_s + lower_s <= u < lift_s + hold_s + lower_s + 0.02 and k < reps - 1:
+                shock = 1.0
+        a = math.radians(ang)
+        out.append(Sample(t, 0.0, math.sin(a), math.cos(a) + shock, rate, 0.0, 0.0))
+    return out
+
+
+@pytest.mark.parametrize("rate_hz", [25, 50, 100, 200, 400])
+def test_counts_synthetic_reps_at_any_rate(rate_hz: int) -> None:
+    events = list(CalfCounter().run(_synthetic_rep_samples(rate_hz, 8)))
+    reps = _reps(events)
+    assert len(reps) == 8
+    assert [r.rep for r in reps] == list(range(1, 9))
+    assert all(not r.flags for r in reps)
+    assert all(3.0 <= r.rom_deg <= 5.0 for r in reps)
+    # Emitted within 0.5 s of the heel coming down.
+    assert all(r.emitted_at_s - r.end_s <= 0.5 for r in reps)
+
+
+def test_fast_reps_are_flagged() -> None:
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 6, lift_s=0.35, lower_s=0.4, hold_s=0.3)))
+    assert len(reps) == 6
+    assert all("too_fast" in r.flags for r in reps)
+    assert all(r.lift_s + r.lower_s < 1.2 for r in reps)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: an impact arriving after the tilt has "
+                   "settled (slow min-jerk tail, >0.25 s) is not seen; see README, Accuracy")
+def test_bouncing_reps_are_flagged() -> None:
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 6, bounce=True)))
+    assert len(reps) == 6
+    assert sum("bouncing" in r.flags for r in reps) >= 4
+    assert "bouncing" not in reps[-1].flags
+
+
+def test_set_ends_after_rest_and_numbers_sets() -> None:
+    samples = _synthetic_rep_samples(100, 5, tail_s=25.0)
+    t_off = samples[-1].t_s + 0.01
+    samples += [s._replace(t_s=s.t_s + t_off) for s in _synthetic_rep_samples(100, 4, tail_s=25.0)]
+    counter = CalfCounter(CounterConfig(target_sets=2, target_reps=5))
+    events = list(counter.run(samples))
+    ends = [e for e in events if isinstance(e, SetEndEvent)]
+    assert [(e.set, e.reps, e.reason) for e in ends] == [(1, 5, "rest"), (2, 4, "rest")]
+    assert ends[0].emitted_at_s - ends[0].end_s == pytest.approx(20.0, abs=0.05)
+    snap = counter.snapshot()
+    assert snap["target_met"] is False
+    assert [s["reps"] for s in snap["sets"]] == [5, 4]
+
+
+def test_manual_end_and_undo() -> None:
+    counter = CalfCounter()
+    samples = _synthetic_rep_samples(100, 3, tail_s=2.0)
+    list(counter.run(samples, finish=False))
+    assert counter.snapshot()["reps"] == 3
+    undone = counter.undo_last_rep()
+    assert undone is not None and undone.rep == 3
+    (end,) = counter.end_set()
+    assert (end.set, end.reps, end.reason) == (1, 2, "manual")
+    assert counter.end_set() == ()
+
+
+def test_gap_restarts_motion_state_without_double_counting() -> None:
+    samples = _synthetic_rep_samples(100, 4)
+    # Drop 0.6 s in the middle of the second rep.
+    t_gap = 5.0 + 4.3 + 0.6
+    holed = [s for s in samples if not (t_gap <= s.t_s < t_gap + 0.6)]
+    reps = _reps(CalfCounter().run(holed))
+    assert 3 <= len(reps) <= 4
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "firmware.cli", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=120)
+
+
+def test_replay_json_lines(traces_dir: Path) -> None:
+    cp = _cli("replay", str(traces_dir / TRACE), "--json")
+    assert cp.returncode == 0, cp.stderr
+    events = [json.loads(line) for line in cp.stdout.splitlines()]
+    reps = [e for e in events if e["type"] == "rep"]
+    assert reps and all({"set", "rep", "start_s", "top_s", "end_s", "emitted_at_s", "flags"} <= e.keys() for e in reps)
+    assert all(e["start_s"] < e["end_s"] <= e["emitted_at_s"] + 0.8 for e in reps)
+    assert events[-1]["type"] == "set_end"
+
+
+def test_replay_summary(traces_dir: Path) -> None:
+    cp = _cli("replay", str(traces_dir / TRACE))
+    assert cp.returncode == 0
+    assert "set 1:" in cp.stdout and "target 3 x 15" in cp.stdout
+
+
+def test_replay_bad_file_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("# calfcount trace v1\n# sample_rate_hz: 100\nt_s,ax_g\n")
+    cp = _cli("replay", str(bad))
+    assert cp.returncode == 1
+    assert cp.stderr.strip().count("\n") == 0
+    assert f"{bad}:3: ay_g: missing column" in cp.stderr
+    assert "Traceback" not in cp.stderr
+
+
+def test_replay_bad_option_is_refused() -> None:
+    cp = _cli("replay", "x.csv", "--rest-s", "-3")
+    assert cp.returncode == 2
+    assert "rest_s" in cp.stderr
