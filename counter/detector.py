@@ -41,6 +41,18 @@ _MJ_10_90 = 0.5062
 _MJ_0_10 = 0.2469
 
 
+def _mj_remaining(level: float) -> float:
+    """Share of a min-jerk lowering still to go once it is down to ``level`` of its height."""
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        v = 0.5 * (lo + hi)
+        if 1.0 - (10 * v ** 3 - 15 * v ** 4 + 6 * v ** 5) > level:
+            lo = v
+        else:
+            hi = v
+    return 1.0 - lo
+
+
 class DetectedRep(NamedTuple):
     """A rep as the detector sees it; the set tracker numbers it. Times in sample seconds."""
 
@@ -58,13 +70,15 @@ class DetectedRep(NamedTuple):
 # Detector constants. Time constants are in seconds so behaviour does not depend on the
 # sample rate; levels are degrees of excursion (angle-equivalent) or g.
 TAU_LP_S = 0.06            # two cascaded EMAs: ~2.5 Hz low-pass, keeps rep shape, drops shake
-TAU_REF_S = 2.5            # rest reference follows slow sway/settling while idle
+TAU_REF_S = 4.0            # rest reference follows slow sway/settling while idle
 TAU_SHOCK_S = 0.05         # decay of the impact envelope
 TAU_BIAS_S = 4.0           # gyro bias learned while idle
-TAU_FUSE_S = 1.5           # accelerometer pull on the gyro-integrated tilt
-ON_MIN_DEG = 0.7           # smallest excursion that starts a rep (shank tilt is ~1.5-6 deg)
-ON_FRACTION = 0.45         # ... or this fraction of the typical rep size, once known
-OFF_FRACTION = 0.3         # a rep ends when e falls below this fraction of its peak
+TAU_FUSE_S = 1.0           # accelerometer pull on the gyro-integrated tilt
+ON_MIN_DEG = 1.0           # smallest excursion that starts a rep (shank tilt is ~1.5-6 deg)
+ON_MAX_DEG = 3.0           # ... but never above this (a few odd movements must not deafen it)
+ON_FRACTION = 0.5         # ... or this fraction of the typical rep size, once known
+OFF_FRACTION = 0.45         # a rep ends when e falls below this fraction of its peak
+MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
 MIN_REP_S = 0.35           # shorter excursions are shake, not reps
 MAX_REP_S = 9.0            # longer ones are posture changes
 MAX_VS_TYPICAL = 2.5        # a swing this many times the usual rep is a step, not a rep
@@ -73,9 +87,19 @@ MAX_GAP_S = 0.25           # a longer hole in the timestamps resets the motion s
 SHOCK_BOUNCE_G = 0.2       # heel impact of a bouncing rep (controlled landings < 0.1 g)
 SHOCK_WALK_G = 0.8         # an impact this hard in the middle of a movement is a step
 LANDED_FRACTION = 0.25     # e this close to the reference: the heel is down
-SETTLE_MAX_S = 0.45        # longest wait for the heel to settle after the end crossing
-CONFIRM_S = 0.25           # wait after the end crossing before emitting (a rebound shows)
+LANDED_MARGIN_S = 0.1      # after the heel should be down, watch this long for an impact
+LANDED_WAIT_MAX_S = 0.4    # but never longer than this after landing
+BOUNCE_CONFIRM_S = 0.1     # after an impact, a rebound shows within this
+SETTLE_MAX_S = 1.5         # longest wait for the heel to settle after the end crossing
+AXIS_MIN_REPS = 2          # reps seen before the detector trusts their rotation axis
+AXIS_WEIGHT = 0.3          # how fast the axis follows new reps (strap shifted, new variant)
+TAU_BASE_S = 0.4           # bottom position follows the leg this fast while idle...
+BASE_FREEZE = 0.3          # ...until the leg rises this fraction of the start level
+AXIS_FORGET_S = 12.0       # idle this long (a rest between sets): relearn axis and size
+TAU_SLOPE_S = 0.03         # smoothing of the running slope of e
+SLOPE_SPAN_S = 0.04        # slope measured over this span (noise vs. fast reps)
 RING_S = 10.0              # ring of recent e values, covers the longest rep
+_MJ_REMAIN_LANDED = _mj_remaining(LANDED_FRACTION)
 
 
 class RepDetector:
@@ -91,6 +115,10 @@ class RepDetector:
         self._ring_t = np.zeros(self._ring_n)
         self._ring_e = np.zeros(self._ring_n)
         self._recent_peaks: list[float] = []  # sizes of the last few reps (at most 5)
+        self._axis_sum = [0.0, 0.0, 0.0]  # smoothed direction of rotation at the top of reps
+        self._axis = [0.0, 0.0, 0.0]      # its unit vector, sensor frame
+        self._axis_n = 0
+        self._t_last_rep = -math.inf
         self._typical_deg = 0.0  # their median
         self.reset()
 
@@ -101,6 +129,12 @@ class RepDetector:
         self._lp2 = [0.0, 0.0, 0.0]
         self._ref = [0.0, 0.0, 0.0]
         self._phi = [0.0, 0.0, 0.0]
+        self._phi_peak = [0.0, 0.0, 0.0]
+        self._base = 0.0
+        self._base_ok = False
+        self._e_prev = 0.0
+        self._de = 0.0         # smoothed d(e)/dt, deg/s
+        self._down_rate = 0.0  # steepest descent of the current rep so far, deg/s
         self._bias = [0.0, 0.0, 0.0]
         self._warm_s = 0.0
         self._shock = 0.0
@@ -166,14 +200,45 @@ class RepDetector:
         tz = (l2[0] * r[1] - l2[1] * r[0]) * k
         par = ph[0] * ux + ph[1] * uy + ph[2] * uz
         # Complementary filter: the gyro carries the shape, the accelerometer pulls the tilt
-        # (not the heading) back so bias and drift cannot pile up over a set.
+        # back so bias and drift cannot pile up over a set.
+        # Only tilt is kept: rotation about gravity (heading) is invisible to the accelerometer,
+        # so gyro bias would make it drift, and a calf raise does not turn the leg about gravity.
         kc = dt / TAU_FUSE_S
-        ph[0] += kc * (tx - (ph[0] - par * ux))
-        ph[1] += kc * (ty - (ph[1] - par * uy))
-        ph[2] += kc * (tz - (ph[2] - par * uz))
-        e_rot = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
-        e = e_rot
+        ph[0] += kc * (tx - (ph[0] - par * ux)) - par * ux
+        ph[1] += kc * (ty - (ph[1] - par * uy)) - par * uy
+        ph[2] += kc * (tz - (ph[2] - par * uz)) - par * uz
+        st = self._state
+        if self._axis_n and st == 0 and t - self._t_last_rep > AXIS_FORGET_S:
+            # Between sets people adjust the strap or change exercise: learn axis and size anew.
+            self._axis_n = 0
+            self._axis_sum = [0.0, 0.0, 0.0]
+            self._recent_peaks.clear()
+            self._typical_deg = 0.0
+        if self._axis_n >= AXIS_MIN_REPS:
+            # Once the reps have shown their axis, only rotation along it counts, measured
+            # from where the leg rested just before: sway across the axis and a bottom
+            # position that drifts between reps no longer read as excursion.
+            u = self._axis
+            pr = ph[0] * u[0] + ph[1] * u[1] + ph[2] * u[2]
+            if not self._base_ok:
+                # A new or updated axis: measure from where the leg is now.
+                self._base = pr
+                self._base_ok = True
+            elif st == 0:
+                lead = pr - self._base
+                ab = 1.0 - math.exp(-dt / TAU_BASE_S)
+                if lead < 0.0:
+                    self._base += ab * 4.0 * lead
+                elif lead < BASE_FREEZE * ON_MIN_DEG:
+                    self._base += ab * lead
+            e = pr - self._base
+            if e < 0.0:
+                e = 0.0
+        else:
+            e = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
         self.signal = e
+        self._de += (1.0 - math.exp(-dt / TAU_SLOPE_S)) * ((e - self._e_prev) / dt - self._de)
+        self._e_prev = e
 
         # Ring of e for phase timing.
         i = self._ring_i
@@ -192,8 +257,7 @@ class RepDetector:
             ph[0] = ph[1] = ph[2] = 0.0
             return None
 
-        on = max(ON_MIN_DEG, ON_FRACTION * self._typical_deg)
-        st = self._state
+        on = min(ON_MAX_DEG, max(ON_MIN_DEG, ON_FRACTION * self._typical_deg))
         if st == 0:
             if e < 0.35 * on:
                 self._t_below = t
@@ -211,6 +275,8 @@ class RepDetector:
             if e > self._peak:
                 self._peak = e
                 self._t_peak = t
+                pk = self._phi_peak
+                pk[0], pk[1], pk[2] = ph
             if e > 0.85 * self._peak or t - self._t_peak < 0.1:
                 if self._shock > self._max_shock_mid:
                     self._max_shock_mid = self._shock
@@ -219,37 +285,46 @@ class RepDetector:
                 # tilt says, and a rebound starts the next one at once.
                 self._settle(t, e, self._shock, t)
                 return None
+            if -self._de > self._down_rate and e < self._peak:
+                self._down_rate = -self._de
             if t - self._t_start > MAX_REP_S:
                 return self._abandon(t)
             if e < OFF_FRACTION * self._peak:
                 self._settle(t, e, 0.0, t)
             return None
         # st == 2: the leg is back near the reference; watch for the heel impact / rebound.
+        if -self._de > self._down_rate:
+            self._down_rate = -self._de
         if e < self._min_after:
             self._min_after = e
             self._t_min_after = t
         if self._shock > self._end_shock:
             self._end_shock = self._shock
             self._t_end_shock = t
-        if e > self._min_after + 0.5 * on and (e > on or self._end_shock >= SHOCK_BOUNCE_G):
-            if self._min_after > 0.15 * self._peak and self._end_shock < SHOCK_BOUNCE_G:
+        bounced = self._end_shock >= SHOCK_BOUNCE_G
+        if e < LANDED_FRACTION * self._peak:
+            if self._t_landed is None:
+                self._t_landed = t
+        if e > self._min_after + 0.5 * on:
+            if self._t_landed is None and not bounced:
                 # Came straight back up without landing: the same movement goes on.
                 self._state = 1
                 self.phase = "up"
                 return None
-            # Landed and went straight up again: a rebound. This rep ends, the next has begun.
+            # Landed and went straight up again: this rep ends, the next has begun.
             rep = self._finish(t)
-            self._begin(self._t_end_shock if self._end_shock >= SHOCK_BOUNCE_G else self._t_min_after, e)
+            self._begin(self._t_end_shock if bounced else self._t_min_after, e)
             return rep
-        if self._end_shock >= SHOCK_BOUNCE_G and t - self._t_end_shock >= CONFIRM_S:
+        if bounced and t - self._t_end_shock >= BOUNCE_CONFIRM_S:
             return self._finish(t)
-        if e < LANDED_FRACTION * self._peak:
-            if self._t_landed is None:
-                self._t_landed = t
-            elif t - self._t_landed >= CONFIRM_S:
+        if self._t_landed is not None:
+            # The heel is nearly down; on a min-jerk lowering the rest takes a known share of
+            # the lowering time (from its steepest slope). Wait that long plus a margin, so a
+            # late heel impact or rebound is still seen.
+            lower_s = 1.875 * self._peak / self._down_rate if self._down_rate > 0 else 1.0
+            wait_s = min(LANDED_WAIT_MAX_S, _MJ_REMAIN_LANDED * lower_s + LANDED_MARGIN_S)
+            if t - self._t_landed >= wait_s:
                 return self._finish(t)
-        else:
-            self._t_landed = None
         if t - self._t_end_cross >= SETTLE_MAX_S:
             return self._finish(t)
         return None
@@ -269,6 +344,7 @@ class RepDetector:
         self._state = 1
         self.phase = "up"
         self._peak = e
+        self._down_rate = 0.0
         self._t_peak = t_start
         self._t_start = t_start
         self._max_shock_mid = 0.0
@@ -310,8 +386,20 @@ class RepDetector:
         t90u = _first_cross_up(up_t, up_e, hi)
         t90d = _last_above(dn_t, dn_e, hi)
         t10d = _first_cross_down(dn_t, dn_e, lo)
-        lift_s = max(0.05, (t90u - t10u) / _MJ_10_90)
-        lower_s = max(0.05, (t10d - t90d) / _MJ_10_90)
+        # Tempo from the steepest slope: a min-jerk move of size A and duration T peaks at
+        # 1.875 A / T. Unlike threshold crossings this ignores a slow drift into the start.
+        span = max(1, int(round(SLOPE_SPAN_S / max(1e-4, float(np.median(np.diff(ts))) if len(ts) > 2 else 0.01))))
+        if len(es) > span + 1:
+            slope = (es[span:] - es[:-span]) / np.maximum(ts[span:] - ts[:-span], 1e-6)
+            kp = min(k_peak, len(slope))
+            up_rate = float(slope[:kp].max()) if kp > 0 else 0.0
+            dn_rate = float(-slope[kp:].min()) if kp < len(slope) else 0.0
+        else:
+            up_rate = dn_rate = 0.0
+        lift_s = 1.875 * peak / up_rate if up_rate > 0 else (t90u - t10u) / _MJ_10_90
+        lower_s = 1.875 * peak / dn_rate if dn_rate > 0 else (t10d - t90d) / _MJ_10_90
+        if lift_s < MIN_PHASE_S or lower_s < MIN_PHASE_S:
+            return None  # a swing of the leg (a step), far faster than a heel can rise
         start_s = t10u - _MJ_0_10 * lift_s
         lift_end = t90u + _MJ_0_10 * lift_s
         hold_end = t90d - _MJ_0_10 * lower_s
@@ -326,6 +414,17 @@ class RepDetector:
         end_s = min(end_s, t)
         if lift_s + lower_s < self.too_fast_s:
             flags.append(TOO_FAST)
+        pk = self._phi_peak
+        npk = math.sqrt(pk[0] * pk[0] + pk[1] * pk[1] + pk[2] * pk[2])
+        if npk > 0.0:
+            asum = self._axis_sum
+            for j in range(3):
+                asum[j] = (1.0 - AXIS_WEIGHT) * asum[j] + AXIS_WEIGHT * pk[j] / npk
+            na = math.sqrt(asum[0] * asum[0] + asum[1] * asum[1] + asum[2] * asum[2]) or 1.0
+            self._axis = [asum[0] / na, asum[1] / na, asum[2] / na]
+            self._axis_n += 1
+            self._base_ok = False
+        self._t_last_rep = t
         rp = self._recent_peaks
         rp.append(peak)
         if len(rp) > 5:
