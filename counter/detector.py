@@ -74,6 +74,9 @@ TAU_REF_S = 4.0            # rest reference follows slow sway/settling while idl
 TAU_SHOCK_S = 0.05         # decay of the impact envelope
 TAU_BIAS_S = 4.0           # gyro bias learned while idle
 TAU_FUSE_S = 1.0           # accelerometer pull on the gyro-integrated tilt
+FUSE_SHOCK_G = 0.08        # no pull when the fast part of the acceleration exceeds this...
+FUSE_DEV_G = 0.05          # ...or |a| is this far from 1 g (the leg is accelerating)
+FUSE_HOLDOFF_S = 0.3       # ...nor until the low-pass has forgotten it
 ON_MIN_DEG = 1.0           # smallest excursion that starts a rep (shank tilt is ~1.5-6 deg)
 ON_MAX_DEG = 3.0           # ... but never above this (a few odd movements must not deafen it)
 ON_FRACTION = 0.5         # ... or this fraction of the typical rep size, once known
@@ -95,7 +98,7 @@ AXIS_MIN_REPS = 2          # reps seen before the detector trusts their rotation
 AXIS_WEIGHT = 0.3          # how fast the axis follows new reps (strap shifted, new variant)
 TAU_BASE_S = 0.4           # bottom position follows the leg this fast while idle...
 BASE_FREEZE = 0.3          # ...until the leg rises this fraction of the start level
-AXIS_FORGET_S = 12.0       # idle this long (a rest between sets): relearn axis and size
+AXIS_FORGET_S = 12.0       # idle this long (a rest between sets): relearn the axis
 TAU_SLOPE_S = 0.03         # smoothing of the running slope of e
 SLOPE_SPAN_S = 0.04        # slope measured over this span (noise vs. fast reps)
 RING_S = 10.0              # ring of recent e values, covers the longest rep
@@ -133,6 +136,7 @@ class RepDetector:
         self._base = 0.0
         self._base_ok = False
         self._e_prev = 0.0
+        self._t_jolt = -math.inf
         self._de = 0.0         # smoothed d(e)/dt, deg/s
         self._down_rate = 0.0  # steepest descent of the current rep so far, deg/s
         self._bias = [0.0, 0.0, 0.0]
@@ -203,17 +207,18 @@ class RepDetector:
         # back so bias and drift cannot pile up over a set.
         # Only tilt is kept: rotation about gravity (heading) is invisible to the accelerometer,
         # so gyro bias would make it drift, and a calf raise does not turn the leg about gravity.
-        kc = dt / TAU_FUSE_S
+        # During a heel impact or a step the accelerometer is not gravity: trust the gyro.
+        if shock_now > FUSE_SHOCK_G or abs(nl - nr) > FUSE_DEV_G:
+            self._t_jolt = t
+        kc = dt / TAU_FUSE_S if t - self._t_jolt > FUSE_HOLDOFF_S else 0.0
         ph[0] += kc * (tx - (ph[0] - par * ux)) - par * ux
         ph[1] += kc * (ty - (ph[1] - par * uy)) - par * uy
         ph[2] += kc * (tz - (ph[2] - par * uz)) - par * uz
         st = self._state
         if self._axis_n and st == 0 and t - self._t_last_rep > AXIS_FORGET_S:
-            # Between sets people adjust the strap or change exercise: learn axis and size anew.
+            # Between sets people adjust the strap or change exercise: learn the axis anew.
             self._axis_n = 0
             self._axis_sum = [0.0, 0.0, 0.0]
-            self._recent_peaks.clear()
-            self._typical_deg = 0.0
         if self._axis_n >= AXIS_MIN_REPS:
             # Once the reps have shown their axis, only rotation along it counts, measured
             # from where the leg rested just before: sway across the axis and a bottom
