@@ -127,6 +127,28 @@ def test_counts_synthetic_reps_at_any_rate(rate_hz: int) -> None:
     assert all(r.emitted_at_s - r.end_s <= 0.5 for r in reps)
 
 
+def test_sensor_on_the_instep_counts_big_foot_pitch() -> None:
+    """On the shoe the foot pitches ~40-50 deg per rep instead of ~3-4 deg of shank tilt."""
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 8, tilt_deg=45.0)))
+    assert len(reps) == 8
+    assert all(35.0 <= r.rom_deg <= 50.0 for r in reps)
+
+
+def test_timestamp_jitter_and_dropped_samples(traces_dir: Path) -> None:
+    samples = list(read_trace(traces_dir / TRACE))
+    rng = np.random.default_rng(3)
+    dt = samples[1].t_s - samples[0].t_s
+    jittered = []
+    for i, s in enumerate(samples):
+        if rng.random() < 0.02:  # 2 % of samples lost, singly
+            continue
+        jittered.append(s._replace(t_s=s.t_s + (rng.random() - 0.5) * 0.4 * dt if i else 0.0))
+    base = [e.reps for e in CalfCounter().run(samples) if isinstance(e, SetEndEvent)]
+    noisy = [e.reps for e in CalfCounter().run(jittered) if isinstance(e, SetEndEvent)]
+    assert len(base) == len(noisy)
+    assert all(abs(a - b) <= 1 for a, b in zip(base, noisy))
+
+
 def test_fast_reps_are_flagged() -> None:
     reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 6, lift_s=0.35, lower_s=0.4, hold_s=0.3)))
     assert len(reps) == 6

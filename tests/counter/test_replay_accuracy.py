@@ -58,26 +58,30 @@ def scored(traces_dir: Path) -> dict:
         f = summary["flags"][fl]
         print(f"  {fl:<9} precision {f['precision'] or 0:.3f}  recall {f['recall'] or 0:.3f}")
     print(f"  reps counted during walking: {walking_reps}")
-    print(f"  median latency {summary['median_latency_s']:.3f} s")
+    lat = sorted(x for r in results for x in r["latencies"])
+    print(f"  report delay after heel-down: median {summary['median_latency_s']:.3f} s, "
+          f"p90 {lat[int(0.9 * len(lat))]:.3f} s, p99 {lat[int(0.99 * len(lat))]:.3f} s")
     return {"summary": summary, "walking_reps": walking_reps, "results": results}
 
 
 def test_rep_detection_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["rep_precision"] >= 0.80
-    assert s["rep_recall"] >= 0.68
+    assert s["rep_precision"] >= 0.85
+    assert s["rep_recall"] >= 0.80
 
 
 def test_set_count_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["sets_exact_share"] >= 0.2
-    assert s["sets_within1_share"] >= 0.42
+    assert s["sets_exact_share"] >= 0.45
+    assert s["sets_within1_share"] >= 0.62
 
 
 def test_flag_floor(scored: dict) -> None:
     f = scored["summary"]["flags"]
-    assert (f["too_fast"]["precision"] or 0) >= 0.8
-    assert (f["bouncing"]["precision"] or 0) >= 0.5
+    assert (f["too_fast"]["precision"] or 0) >= 0.9
+    assert (f["too_fast"]["recall"] or 0) >= 0.8
+    assert (f["bouncing"]["precision"] or 0) >= 0.8
+    assert (f["bouncing"]["recall"] or 0) >= 0.75
 
 
 def test_few_reps_while_walking(scored: dict) -> None:
@@ -89,3 +93,4 @@ def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
     lat = [x for r in scored["results"] for x in r["latencies"]]
     lat.sort()
     assert lat[len(lat) // 2] <= 0.5
+    assert lat[int(0.9 * len(lat))] <= 0.5
