@@ -85,6 +85,8 @@ MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
 MIN_REP_S = 0.35           # shorter excursions are shake, not reps
 MAX_REP_S = 9.0            # longer ones are posture changes
 MAX_VS_TYPICAL = 3.5        # a swing this many times the usual rep is a step, not a rep
+MIN_VS_TYPICAL = 0.0      # a swing under this share of the usual rep is sway, not a rep
+MIN_LIFT_G = 0.0025        # a heel lift of 3 cm in 3 s still accelerates the leg ~2 mg up
 MAX_FIRST_DEG = 70.0       # before the rep size is known, bigger swings are steps or posture
 MAX_GAP_S = 0.25           # a longer hole in the timestamps resets the motion state
 SHOCK_BOUNCE_G = 0.2       # heel impact of a bouncing rep (controlled landings < 0.1 g)
@@ -97,6 +99,7 @@ SETTLE_MAX_S = 1.5         # longest wait for the heel to settle after the end c
 AXIS_MIN_REPS = 1          # reps seen before the detector trusts their rotation axis
 AXIS_WEIGHT = 0.2          # how fast the axis follows new reps (strap shifted, new variant)
 TAU_BASE_S = 0.7           # bottom position follows the leg this fast while idle...
+BASE_DOWN_GAIN = 4.0       # the bottom follows a lower leg this many times faster
 BASE_FREEZE = 0.3          # ...until the leg rises this fraction of the start level
 AXIS_FORGET_S = 12.0       # idle this long (a rest between sets): relearn the axis
 TAU_SLOPE_S = 0.03         # smoothing of the running slope of e
@@ -233,7 +236,7 @@ class RepDetector:
                 lead = pr - self._base
                 ab = 1.0 - math.exp(-dt / TAU_BASE_S)
                 if lead < 0.0:
-                    self._base += ab * 4.0 * lead
+                    self._base += ab * BASE_DOWN_GAIN * lead
                 elif lead < BASE_FREEZE * ON_MIN_DEG:
                     self._base += ab * lead
             e = pr - self._base
@@ -290,6 +293,9 @@ class RepDetector:
                 # tilt says, and a rebound starts the next one at once.
                 self._settle(t, e, self._shock, t)
                 return None
+            dv = abs(nl - nr)
+            if dv > self._vert_g:
+                self._vert_g = dv
             if -self._de > self._down_rate and e < self._peak:
                 self._down_rate = -self._de
             if t - self._t_start > MAX_REP_S:
@@ -350,6 +356,7 @@ class RepDetector:
         self.phase = "up"
         self._peak = e
         self._down_rate = 0.0
+        self._vert_g = 0.0
         self._t_peak = t_start
         self._t_start = t_start
         self._max_shock_mid = 0.0
@@ -376,6 +383,8 @@ class RepDetector:
             return None
         if peak > (MAX_VS_TYPICAL * self._typical_deg if self._typical_deg > 0 else MAX_FIRST_DEG):
             return None
+        if self._vert_g < MIN_LIFT_G:
+            return None  # the leg tilted but nothing was lifted: sway or a shift of weight
         # Read the rep's e trace back from the ring (oldest first).
         n = self._ring_count
         idx = (self._ring_i - n + np.arange(n)) % self._ring_n

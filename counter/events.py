@@ -44,7 +44,8 @@ class RepEvent:
 @dataclass(frozen=True)
 class SetEndEvent:
     """A finished set. ``reason``: "rest" (no rep for ``rest_s``), "manual" (button or page),
-    "end" (recording or session ended)."""
+    "end" (recording or session ended), "discarded" (fewer than ``min_set_reps`` reps that
+    ended by themselves: not a set, and its number is used again)."""
 
     set: int
     reps: int

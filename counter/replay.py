@@ -85,15 +85,18 @@ def replay(path: str, config: CounterConfig, as_json: bool, out: IO[str], err: I
 
 def format_summary(path: str, events: list[RepEvent | SetEndEvent], config: CounterConfig, duration_s: float) -> str:
     lines = [f"{path}: {duration_s:.1f} s"]
-    sets = [e for e in events if isinstance(e, SetEndEvent)]
+    sets = [e for e in events if isinstance(e, SetEndEvent) and e.reason != "discarded"]
+    stray = sum(e.reps for e in events if isinstance(e, SetEndEvent) and e.reason == "discarded")
     reps = [e for e in events if isinstance(e, RepEvent)]
     if not sets:
         lines.append("  no reps counted")
     for st in sets:
-        mine = [r for r in reps if r.set == st.set]
+        mine = [r for r in reps if r.set == st.set and st.start_s <= r.start_s and r.end_s <= st.end_s]
         marks = " ".join(("B" if BOUNCING in r.flags else "") + ("F" if TOO_FAST in r.flags else "") or "." for r in mine)
         lines.append(f"  set {st.set}: {st.reps}/{config.target_reps} reps  "
                      f"{st.start_s:7.1f}-{st.end_s:7.1f} s  bouncing {st.bouncing}, too fast {st.too_fast}  [{marks}]")
+    if stray:
+        lines.append(f"  {stray} stray rep(s) outside any set (fewer than {config.min_set_reps} in a row), not counted")
     full = sum(st.reps >= config.target_reps for st in sets)
     lines.append(f"  target {config.target_sets} x {config.target_reps}: "
                  f"{full} full set(s) of {config.target_sets}" + ("  -- target met" if full >= config.target_sets else ""))

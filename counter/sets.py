@@ -44,6 +44,7 @@ class SetTracker:
         self.current: SetRecord | None = None
         self.last_activity_s: float | None = None
         self.resting_since_s: float | None = None
+        self.stray_reps = 0
 
     @property
     def next_set_number(self) -> int:
@@ -87,6 +88,13 @@ class SetTracker:
         self.last_activity_s = None
         if not cur.reps:
             return None
+        if reason != "manual" and len(cur.reps) < self.config.min_set_reps:
+            # One or two stray "reps" (a shuffle, a shift of weight) are not a set. They are
+            # reported as discarded and the set number is used again by the next real set.
+            self.stray_reps += len(cur.reps)
+            return SetEndEvent(cur.number, len(cur.reps), cur.start_s, cur.reps[-1].end_s, t_s,
+                               "discarded", sum(BOUNCING in r.flags for r in cur.reps),
+                               sum(TOO_FAST in r.flags for r in cur.reps), self.config.target_reps)
         cur.end_s = cur.reps[-1].end_s
         cur.reason = reason
         self.finished.append(cur)
@@ -127,4 +135,5 @@ class SetTracker:
             "target_met": self.target_met,
             "last_rep": last.to_dict() if last is not None else None,
             "resting_since_s": self.resting_since_s,
+            "stray_reps": self.stray_reps,
         }

@@ -235,3 +235,14 @@ def test_replay_bad_option_is_refused() -> None:
     cp = _cli("replay", "x.csv", "--rest-s", "-3")
     assert cp.returncode == 2
     assert "rest_s" in cp.stderr
+
+
+def test_a_stray_rep_is_not_a_set() -> None:
+    """One movement, a rest, then a real set: the real set is set 1."""
+    one = _synthetic_rep_samples(100, 1, tail_s=25.0)
+    t_off = one[-1].t_s + 0.01
+    real = [s._replace(t_s=s.t_s + t_off) for s in _synthetic_rep_samples(100, 5, tail_s=25.0)]
+    events = list(CalfCounter().run(one + real))
+    ends = [(e.set, e.reps, e.reason) for e in events if isinstance(e, SetEndEvent)]
+    assert ends == [(1, 1, "discarded"), (1, 5, "rest")]
+    assert [r.set for r in _reps(events)] == [1] * 6
