@@ -77,8 +77,10 @@ TAU_FUSE_S = 0.7           # accelerometer pull on the gyro-integrated tilt
 FUSE_SHOCK_G = 0.08        # no pull when the fast part of the acceleration exceeds this...
 FUSE_DEV_G = 0.05          # ...or |a| is this far from 1 g (the leg is accelerating)
 FUSE_HOLDOFF_S = 0.5       # ...nor until the low-pass has forgotten it
-ON_MIN_DEG = 1.0           # smallest excursion that starts a rep (shank tilt is ~1.5-6 deg)
-ON_MAX_DEG = 1.5           # ... but never above this (a few odd movements must not deafen it)
+ON_MIN_DEG = 0.6           # smallest excursion that starts a rep (shank tilt is ~1.5-6 deg)
+ON_MAX_DEG = 1.5
+IDLE_FACTOR = 2.0          # ... and this many times the average idle wobble
+TAU_IDLE_S = 3.0           # ... but never above this (a few odd movements must not deafen it)
 ON_FRACTION = 0.3         # ... or this fraction of the typical rep size, once known
 OFF_FRACTION = 0.5         # a rep ends when e falls below this fraction of its peak
 MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
@@ -121,6 +123,7 @@ class RepDetector:
         self._ring_t = np.zeros(self._ring_n)
         self._ring_e = np.zeros(self._ring_n)
         self._recent_peaks: list[float] = []  # sizes of the last few reps (at most 5)
+        self._idle_deg = 0.5  # average excursion while idle (sway, wobble)
         self._axis_sum = [0.0, 0.0, 0.0]  # smoothed direction of rotation at the top of reps
         self._axis = [0.0, 0.0, 0.0]      # its unit vector, sensor frame
         self._axis_n = 0
@@ -265,8 +268,11 @@ class RepDetector:
             ph[0] = ph[1] = ph[2] = 0.0
             return None
 
-        on = min(ON_MAX_DEG, max(ON_MIN_DEG, ON_FRACTION * self._typical_deg))
+        # Start level: above the leg's own idle wobble (sway when standing, almost none on a
+        # machine), a share of the usual rep, within fixed bounds.
+        on = min(ON_MAX_DEG, max(ON_MIN_DEG, ON_FRACTION * self._typical_deg, IDLE_FACTOR * self._idle_deg))
         if st == 0:
+            self._idle_deg += (1.0 - math.exp(-dt / TAU_IDLE_S)) * (e - self._idle_deg)
             if e < 0.35 * on:
                 self._t_below = t
             if e > on:

@@ -66,14 +66,14 @@ def scored(traces_dir: Path) -> dict:
 
 def test_rep_detection_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["rep_precision"] >= 0.85
-    assert s["rep_recall"] >= 0.80
+    assert s["rep_precision"] >= 0.88
+    assert s["rep_recall"] >= 0.88
 
 
 def test_set_count_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["sets_exact_share"] >= 0.45
-    assert s["sets_within1_share"] >= 0.62
+    assert s["sets_exact_share"] >= 0.55
+    assert s["sets_within1_share"] >= 0.7
 
 
 def test_flag_floor(scored: dict) -> None:
