@@ -83,14 +83,19 @@ def test_quiet_standing_counts_nothing() -> None:
 
 def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift_s: float = 1.2,
                            hold_s: float = 0.5, lower_s: float = 1.5, pause_s: float = 1.5,
-                           tilt_deg: float = 4.0, lead_s: float = 5.0, tail_s: float = 3.0) -> list[Sample]:
-    """A shank that tilts ``tilt_deg`` about the sensor's x axis per rep (min-jerk phases),
-    with the gyro agreeing with the tilt, and a heel impact at each landing if ``bounce``."""
+                           tilt_deg: float = 4.0, lead_s: float = 5.0, tail_s: float = 3.0,
+                           lift_m: float = 0.05) -> list[Sample]:
+    """A shank that tilts ``tilt_deg`` about the sensor's x axis and rises ``lift_m`` per rep
+    (min-jerk phases), the gyro agreeing with the tilt, and a heel impact at each landing if
+    ``bounce``."""
     def mj(u: float) -> float:
         return 10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5
 
     def dmj(u: float) -> float:
         return 30 * u ** 2 - 60 * u ** 3 + 30 * u ** 4
+
+    def ddmj(u: float) -> float:
+        return 60 * u - 180 * u ** 2 + 120 * u ** 3
 
     period = lift_s + hold_s + lower_s + (0.05 if bounce else pause_s)
     total = lead_s + reps * period + tail_s
@@ -99,19 +104,24 @@ def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift
     for i in range(int(total * rate_hz)):
         t = i * dt
         k, u = divmod(t - lead_s, period)
-        ang = rate = shock = 0.0
+        ang = rate = shock = up_g = 0.0
         if 0 <= k < reps:
             if u < lift_s:
                 ang, rate = tilt_deg * mj(u / lift_s), tilt_deg * dmj(u / lift_s) / lift_s
+                up_g = lift_m * ddmj(u / lift_s) / lift_s ** 2 / 9.80665
             elif u < lift_s + hold_s:
                 ang = tilt_deg
             elif u < lift_s + hold_s + lower_s:
                 v = (u - lift_s - hold_s) / lower_s
                 ang, rate = tilt_deg * (1 - mj(v)), -tilt_deg * dmj(v) / lower_s
+                up_g = -lift_m * ddmj(v) / lower_s ** 2 / 9.80665
             if bounce and lift_s + hold_s + lower_s <= u < lift_s + hold_s + lower_s + 0.02 and k < reps - 1:
                 shock = 1.0
         a = math.radians(ang)
-        out.append(Sample(t, 0.0, math.sin(a), math.cos(a) + shock, rate, 0.0, 0.0))
+        # The heel lift accelerates the sensor along gravity, which the tilted sensor reads
+        # along its tilted "up".
+        f = 1.0 + up_g
+        out.append(Sample(t, 0.0, f * math.sin(a), f * math.cos(a) + shock, rate, 0.0, 0.0))
     return out
 
 
@@ -125,6 +135,12 @@ def test_counts_synthetic_reps_at_any_rate(rate_hz: int) -> None:
     assert all(3.0 <= r.rom_deg <= 5.0 for r in reps)
     # Emitted within 0.5 s of the heel coming down.
     assert all(r.emitted_at_s - r.end_s <= 0.5 for r in reps)
+
+
+def test_tilt_without_a_lift_is_not_a_rep() -> None:
+    """Leaning forward and back (sway, a shift of weight) tilts the shank but lifts nothing."""
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 8, lift_m=0.0)))
+    assert reps == []
 
 
 def test_sensor_on_the_instep_counts_big_foot_pitch() -> None:
