@@ -2,26 +2,31 @@
 
 How it sees a rep, whatever the strap's orientation:
 
-* **Tilt excursion.** The gyro, less a bias learned while the leg is idle, is integrated into
-  the rotation of the strap since a *rest reference* (a 3-vector in degrees). A complementary
-  filter pulls the part of it the accelerometer can see (tilt, not heading) towards the
-  rotation that takes the reference gravity to the current low-passed gravity, so bias and
-  drift cannot pile up. The excursion ``e`` is the length of that vector: it rises during the
-  lift, plateaus during the hold and falls back, for any sensor axis and either sign. Just
-  above the ankle a rep is ~1.5-6 deg; on the instep ~40-50 deg.
-* **Rest reference.** While idle the reference follows the leg slowly (sway, settling after a
-  posture change); while a rep is under way it is frozen.
-* **Hysteresis.** A rep starts above a high level and ends below a low one, both scaled to the
-  median size of recent reps; excursions shorter than ``MIN_REP_S`` are shake.
-* **Landing.** A heel impact is a short shock in the part of the acceleration the low-pass
-  removes. One on the way down ends the rep at once and marks it ``bouncing`` (0.4-2 g against
-  < 0.1 g for a controlled landing); a rebound starts the next rep at the impact.
-* **Phases.** Lift and lower times come from where ``e`` crosses 10 % and 90 % of the peak,
-  scaled by the minimum-jerk profile of a voluntary movement (10 %..90 % of a min-jerk move
-  takes 0.506 of it). The crossings are read from a fixed-size ring of recent ``e`` values
-  when the rep ends: bounded memory, amortised O(1) per sample.
-* Steps are rejected by their size (far above the reps around them) and by heel strikes in
-  the middle of a movement.
+* **Tilt.** The gyro, less a bias learned while the leg is idle, is integrated into the
+  rotation of the strap since a *rest reference* (a 3-vector, degrees). A complementary filter
+  pulls it towards the rotation that takes the reference gravity to the current low-passed
+  gravity, so bias and drift cannot pile up; the pull pauses during heel impacts and steps,
+  when the accelerometer is not measuring gravity. Rotation about gravity (heading) is dropped:
+  the accelerometer cannot see it and a calf raise does not make it.
+* **Excursion.** Before the first rep, the excursion ``e`` is the length of that tilt vector.
+  After it, the detector knows the axis reps turn about and measures ``e`` along it only,
+  from where the leg rested just before (the *bottom*): sway across the axis and a bottom
+  that drifts between reps stop counting. Just above the ankle a rep is ~1.5-6 deg; on the
+  instep ~40-50 deg. The axis is learned anew after a rest (strap adjusted, new exercise).
+* **Hysteresis.** A rep starts above a level set by the leg's own idle wobble (sway standing,
+  almost none braced on a machine) and by the usual rep size, within fixed bounds; it ends
+  below half its peak. Excursions shorter than ``MIN_REP_S`` are shake.
+* **Landing.** Once near the bottom the detector waits as long as the rest of a min-jerk
+  lowering takes (known from its steepest slope), then reports the rep. A heel impact (a shock
+  in the part of the acceleration the low-pass removes) on the way down ends the rep at once
+  and marks it ``bouncing`` (0.4-2 g against < 0.1 g for a controlled landing); a rebound
+  starts the next rep at the impact.
+* **Tempo.** Lift and lower times come from the steepest slope of each phase: a min-jerk move
+  of size A and duration T peaks at 1.875 A/T. The slopes are read from a fixed-size ring of
+  recent ``e`` values when the rep ends: bounded memory, amortised O(1) per sample.
+* **Not reps:** a tilt with no upward acceleration (sway, a shift of weight), a swing faster
+  than a heel can rise (a step), a heel strike in mid-movement, anything far bigger than the
+  usual rep or longer than ``MAX_REP_S``.
 """
 from __future__ import annotations
 
@@ -68,44 +73,45 @@ class DetectedRep(NamedTuple):
 
 
 # Detector constants. Time constants are in seconds so behaviour does not depend on the
-# sample rate; levels are degrees of excursion (angle-equivalent) or g.
+# sample rate; levels are degrees of excursion or g. They were checked on two disjoint halves
+# of the labelled traces, not fitted to one recording.
 TAU_LP_S = 0.06            # two cascaded EMAs: ~2.5 Hz low-pass, keeps rep shape, drops shake
-TAU_REF_S = 4.0            # rest reference follows slow sway/settling while idle
 TAU_SHOCK_S = 0.05         # decay of the impact envelope
-TAU_BIAS_S = 4.0           # gyro bias learned while idle
+TAU_BIAS_S = 4.0           # gyro bias learned while idle...
+BIAS_MAX_DPS = 5.0         # ...from rates under this (real motion is not bias)
 TAU_FUSE_S = 0.7           # accelerometer pull on the gyro-integrated tilt
 FUSE_SHOCK_G = 0.08        # no pull when the fast part of the acceleration exceeds this...
-FUSE_DEV_G = 0.05          # ...or |a| is this far from 1 g (the leg is accelerating)
+FUSE_DEV_G = 0.05          # ...or |a| is this far from 1 g (the leg is accelerating)...
 FUSE_HOLDOFF_S = 0.5       # ...nor until the low-pass has forgotten it
-ON_MIN_DEG = 0.6           # smallest excursion that starts a rep (shank tilt is ~1.5-6 deg)
-ON_MAX_DEG = 1.5
-IDLE_FACTOR = 2.0          # ... and this many times the average idle wobble
-TAU_IDLE_S = 3.0           # ... but never above this (a few odd movements must not deafen it)
-ON_FRACTION = 0.3         # ... or this fraction of the typical rep size, once known
-OFF_FRACTION = 0.5         # a rep ends when e falls below this fraction of its peak
+TAU_REF_S = 4.0            # rest reference follows slow sway and settling while idle
+TAU_IDLE_S = 3.0           # average idle wobble of e
+ON_MIN_DEG = 0.6           # a rep starts above the largest of: this...
+IDLE_FACTOR = 2.0          # ...this many times the idle wobble...
+ON_FRACTION = 0.3          # ...this share of the usual rep...
+ON_MAX_DEG = 1.5           # ...but never above this (odd movements must not deafen it)
+OFF_FRACTION = 0.5         # a rep ends below this share of its peak
+AXIS_MIN_REPS = 1          # reps seen before the detector trusts their rotation axis
+AXIS_WEIGHT = 0.2          # how fast the axis follows new reps
+AXIS_FORGET_S = 12.0       # idle this long (a rest between sets): relearn the axis
+TAU_BASE_S = 0.7           # the bottom follows the idle leg this fast...
+BASE_DOWN_GAIN = 4.0       # ...and this many times faster when the leg is lower...
+BASE_FREEZE = 0.3          # ...but stops once it rises this share of ON_MIN_DEG
 MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
 MIN_REP_S = 0.35           # shorter excursions are shake, not reps
 MAX_REP_S = 9.0            # longer ones are posture changes
-MAX_VS_TYPICAL = 3.5        # a swing this many times the usual rep is a step, not a rep
-MIN_VS_TYPICAL = 0.0      # a swing under this share of the usual rep is sway, not a rep
+MAX_VS_TYPICAL = 3.5       # a swing this many times the usual rep is a step, not a rep
+MAX_FIRST_DEG = 70.0       # before the rep size is known, bigger swings are not reps
 MIN_LIFT_G = 0.0025        # a heel lift of 3 cm in 3 s still accelerates the leg ~2 mg up
-MAX_FIRST_DEG = 70.0       # before the rep size is known, bigger swings are steps or posture
 MAX_GAP_S = 0.25           # a longer hole in the timestamps resets the motion state
 SHOCK_BOUNCE_G = 0.2       # heel impact of a bouncing rep (controlled landings < 0.1 g)
 SHOCK_WALK_G = 0.8         # an impact this hard in the middle of a movement is a step
-LANDED_FRACTION = 0.25     # e this close to the reference: the heel is down
-LANDED_MARGIN_S = 0.1      # after the heel should be down, watch this long for an impact
-LANDED_WAIT_MAX_S = 0.4    # but never longer than this after landing
+LANDED_FRACTION = 0.25     # e under this share of the peak: the heel is nearly down
+LANDED_MARGIN_S = 0.1      # after the heel should be down, watch this long for an impact...
+LANDED_WAIT_MAX_S = 0.4    # ...but never longer than this after "nearly down"
 BOUNCE_CONFIRM_S = 0.1     # after an impact, a rebound shows within this
 SETTLE_MAX_S = 1.5         # longest wait for the heel to settle after the end crossing
-AXIS_MIN_REPS = 1          # reps seen before the detector trusts their rotation axis
-AXIS_WEIGHT = 0.2          # how fast the axis follows new reps (strap shifted, new variant)
-TAU_BASE_S = 0.7           # bottom position follows the leg this fast while idle...
-BASE_DOWN_GAIN = 4.0       # the bottom follows a lower leg this many times faster
-BASE_FREEZE = 0.3          # ...until the leg rises this fraction of the start level
-AXIS_FORGET_S = 12.0       # idle this long (a rest between sets): relearn the axis
 TAU_SLOPE_S = 0.03         # smoothing of the running slope of e
-SLOPE_SPAN_S = 0.04        # slope measured over this span (noise vs. fast reps)
+SLOPE_SPAN_S = 0.04        # slope of the stored e measured over this span
 RING_S = 10.0              # ring of recent e values, covers the longest rep
 _MJ_REMAIN_LANDED = _mj_remaining(LANDED_FRACTION)
 
@@ -158,10 +164,16 @@ class RepDetector:
         self._t_end_cross = 0.0
         self._end_shock = 0.0
         self._t_end_shock = 0.0
+        self._t_peak = 0.0
+        self._vert_g = 0.0
+        self._min_after = 0.0
+        self._t_min_after = 0.0
+        self._t_landed: float | None = None
         self.signal = 0.0
         self.phase = "idle"
 
     def gap(self, t_s: float, duration_s: float) -> None:
+        """Samples were lost: a half-seen movement is dropped, never counted twice."""
         self.reset()
 
     def update(self, s: Sample) -> DetectedRep | None:
@@ -281,7 +293,7 @@ class RepDetector:
                 ar = 1.0 - math.exp(-dt / TAU_REF_S)
                 r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
                 ph[0] -= ar * ph[0]; ph[1] -= ar * ph[1]; ph[2] -= ar * ph[2]
-                if wx * wx + wy * wy + wz * wz < 25.0:
+                if wx * wx + wy * wy + wz * wz < BIAS_MAX_DPS * BIAS_MAX_DPS:
                     ab = 1.0 - math.exp(-dt / TAU_BIAS_S)
                     b[0] += ab * wx; b[1] += ab * wy; b[2] += ab * wz
             return None
@@ -299,7 +311,7 @@ class RepDetector:
                 # tilt says, and a rebound starts the next one at once.
                 self._settle(t, e, self._shock, t)
                 return None
-            dv = abs(nl - nr)
+            dv = abs(nl - nr)  # vertical acceleration, to first order whatever the tilt
             if dv > self._vert_g:
                 self._vert_g = dv
             if -self._de > self._down_rate and e < self._peak:
@@ -355,9 +367,10 @@ class RepDetector:
         self._t_end_shock = t_shock
         self._min_after = e
         self._t_min_after = t
-        self._t_landed: float | None = None
+        self._t_landed = None
 
     def _begin(self, t_start: float, e: float) -> None:
+        """A rep may be under way since ``t_start``."""
         self._state = 1
         self.phase = "up"
         self._peak = e
@@ -368,6 +381,7 @@ class RepDetector:
         self._max_shock_mid = 0.0
 
     def _abandon(self, t: float) -> None:
+        """Too long for a rep (a posture change): start afresh from where the leg is now."""
         self._state = 0
         self.phase = "idle"
         self._t_below = t
@@ -378,6 +392,7 @@ class RepDetector:
         return None
 
     def _finish(self, t: float) -> DetectedRep | None:
+        """The heel is down: judge the movement, time its phases, learn from it."""
         peak = self._peak
         self._state = 0
         self.phase = "idle"
