@@ -11,6 +11,8 @@ Reading streams line by line (an hour-long file is never loaded whole). Any defe
 """
 from __future__ import annotations
 
+import gzip
+import io
 import math
 import os
 from dataclasses import dataclass, field
@@ -56,6 +58,7 @@ class TraceReader:
         self.path = os.fspath(path)
         self.line_no = 0
         self._fh: IO[str] | None = None
+        self._raw: IO[bytes] | None = None
         self.header: TraceHeader
         self._cols: tuple[int, ...] = ()
         self._ncols = 0
@@ -72,14 +75,23 @@ class TraceReader:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
 
     def _err(self, problem: str, field_name: str | None = None, line: int | None = -1) -> TraceError:
         return TraceError(self.path, self.line_no if line == -1 else line, problem, field_name)
 
     def open(self) -> TraceHeader:
         try:
-            self._fh = open(self.path, "r", encoding="utf-8", newline="")
-            self.bytes_total = os.fstat(self._fh.fileno()).st_size
+            if self.path.endswith(".gz"):
+                # Bundled recordings ship compressed; progress is then counted in raw bytes.
+                self._raw = open(self.path, "rb")
+                self.bytes_total = os.fstat(self._raw.fileno()).st_size
+                self._fh = io.TextIOWrapper(gzip.GzipFile(fileobj=self._raw), encoding="utf-8", newline="")
+            else:
+                self._fh = open(self.path, "r", encoding="utf-8", newline="")
+                self.bytes_total = os.fstat(self._fh.fileno()).st_size
         except OSError as e:
             raise TraceError(self.path, None, f"cannot open: {e.strerror or e}") from None
         meta: dict[str, str] = {}
@@ -126,6 +138,8 @@ class TraceReader:
         except UnicodeDecodeError:
             self.line_no += 1
             raise self._err("not UTF-8 text") from None
+        except (OSError, EOFError) as e:  # a damaged .gz
+            raise self._err(f"cannot read: {e}") from None
         if not raw:
             return None
         self.line_no += 1
@@ -201,6 +215,8 @@ class TraceReader:
 
     @property
     def bytes_read(self) -> int:
+        if self._raw is not None:
+            return self._raw.tell()
         return self._fh.tell() if self._fh is not None else self.bytes_total
 
 
