@@ -76,11 +76,12 @@ def test_an_i2c_fault_mid_set_loses_no_rep_outside_the_gap(traces_dir: Path) -> 
     assert "reconnecting" in health and health[-1] == "ok"
     assert sampler.faults >= 5  # some of the 12 failures hit the re-initialisation itself
     faulty = _count(items)
-    # Every rep that did not overlap a gap is counted exactly as without the fault.
     def outside(r: RepEvent) -> bool:
         return all(r.end_s < g.t_s - 0.5 or r.start_s > g.t_s + g.duration_s + 1.0 for g in gaps)
-    assert [round(r.end_s, 1) for r in clean if outside(r)] == [round(r.end_s, 1) for r in faulty if outside(r)]
-    assert len(faulty) >= len(clean) - 1
+    # Every rep counted without the fault, away from the gap, is counted with it too.
+    for r in (r for r in clean if outside(r)):
+        assert any(abs(f.end_s - r.end_s) < 0.3 for f in faulty), f"rep ending {r.end_s:.2f} s lost"
+    assert len(clean) - 1 <= len(faulty) <= len(clean) + 1
     # Timestamps stay on the sensor's clock after the gap.
     samples = [i for i in items if isinstance(i, Sample)]
     assert all(b.t_s > a.t_s for a, b in zip(samples, samples[1:]))
