@@ -226,6 +226,16 @@ def read_trace(path: str | os.PathLike[str]) -> Iterator[Sample]:
         yield from r
 
 
+def _format(s: Sample) -> str:
+    return f"{s[0]:.6f},{s[1]:.5f},{s[2]:.5f},{s[3]:.5f},{s[4]:.3f},{s[5]:.3f},{s[6]:.3f}\n"
+
+
+def as_recorded(s: Sample) -> Sample:
+    """The sample exactly as a trace file stores it (6/5/3 decimals). Counting this, not the
+    raw reading, makes a live count and a later replay of its recording agree to the rep."""
+    return Sample(*(float(x) for x in _format(s).split(",")))
+
+
 class TraceWriter:
     """Write a v1 trace, flushed and fsynced every ``flush_every_s`` of sample time so a power
     cut loses at most that much of the recording."""
@@ -248,7 +258,7 @@ class TraceWriter:
         self.sync()
 
     def write(self, s: Sample) -> None:
-        self._fh.write(f"{s[0]:.6f},{s[1]:.5f},{s[2]:.5f},{s[3]:.5f},{s[4]:.3f},{s[5]:.3f},{s[6]:.3f}\n")
+        self._fh.write(_format(s))
         self.samples_written += 1
         if s[0] >= self._next_flush_t:
             self.sync()
