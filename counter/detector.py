@@ -116,6 +116,27 @@ RING_S = 10.0              # ring of recent e values, covers the longest rep
 _MJ_REMAIN_LANDED = _mj_remaining(LANDED_FRACTION)
 
 
+class _Coeffs(NamedTuple):
+    """Filter gains for one sample interval (1 - exp(-dt/tau), or exp(-dt/tau) for decay)."""
+
+    lp: float
+    shock_decay: float
+    base: float
+    slope: float
+    warm: float
+    idle: float
+    ref: float
+    bias: float
+    fuse: float
+
+
+def _coeffs(dt: float) -> _Coeffs:
+    def g(tau: float) -> float:
+        return 1.0 - math.exp(-dt / tau)
+    return _Coeffs(g(TAU_LP_S), math.exp(-dt / TAU_SHOCK_S), g(TAU_BASE_S), g(TAU_SLOPE_S), g(0.1),
+                   g(TAU_IDLE_S), g(TAU_REF_S), g(TAU_BIAS_S), dt / TAU_FUSE_S)
+
+
 class RepDetector:
     """Streaming rep detector. ``update`` takes one sample and returns a rep when one ends.
 
@@ -128,6 +149,8 @@ class RepDetector:
         self._ring_n = int(RING_S * max_rate_hz) + 1
         self._ring_t = np.zeros(self._ring_n)
         self._ring_e = np.zeros(self._ring_n)
+        self._dt_key = -1.0
+        self._k = _coeffs(0.01)
         self._recent_peaks: list[float] = []  # sizes of the last few reps (at most 5)
         self._idle_deg = 0.5  # average excursion while idle (sway, wobble)
         self._axis_sum = [0.0, 0.0, 0.0]  # smoothed direction of rotation at the top of reps
@@ -194,7 +217,13 @@ class RepDetector:
             self._lp2 = [s[1], s[2], s[3]]
             self._ref = [s[1], s[2], s[3]]
             return None
-        a = 1.0 - math.exp(-dt / TAU_LP_S)
+        # Sensor-clocked samples share one interval: compute the gains once per interval.
+        key = round(dt, 6)
+        if key != self._dt_key:
+            self._dt_key = key
+            self._k = _coeffs(dt)
+        k_ = self._k
+        a = k_.lp
         l1, l2 = self._lp1, self._lp2
         ax, ay, az = s[1], s[2], s[3]
         l1[0] += a * (ax - l1[0]); l1[1] += a * (ay - l1[1]); l1[2] += a * (az - l1[2])
@@ -202,7 +231,7 @@ class RepDetector:
         # Impact: the fast part of the acceleration the low-pass took out.
         hx, hy, hz = ax - l1[0], ay - l1[1], az - l1[2]
         shock_now = math.sqrt(hx * hx + hy * hy + hz * hz)
-        decay = math.exp(-dt / TAU_SHOCK_S)
+        decay = k_.shock_decay
         self._shock = max(shock_now, self._shock * decay)
 
         r = self._ref
@@ -228,7 +257,7 @@ class RepDetector:
         # During a heel impact or a step the accelerometer is not gravity: trust the gyro.
         if shock_now > FUSE_SHOCK_G or abs(nl - nr) > FUSE_DEV_G:
             self._t_jolt = t
-        kc = dt / TAU_FUSE_S if t - self._t_jolt > FUSE_HOLDOFF_S else 0.0
+        kc = k_.fuse if t - self._t_jolt > FUSE_HOLDOFF_S else 0.0
         ph[0] += kc * (tx - (ph[0] - par * ux)) - par * ux
         ph[1] += kc * (ty - (ph[1] - par * uy)) - par * uy
         ph[2] += kc * (tz - (ph[2] - par * uz)) - par * uz
@@ -249,7 +278,7 @@ class RepDetector:
                 self._base_ok = True
             elif st == 0:
                 lead = pr - self._base
-                ab = 1.0 - math.exp(-dt / TAU_BASE_S)
+                ab = k_.base
                 if lead < 0.0:
                     self._base += ab * BASE_DOWN_GAIN * lead
                 elif lead < BASE_FREEZE * ON_MIN_DEG:
@@ -260,7 +289,7 @@ class RepDetector:
         else:
             e = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
         self.signal = e
-        self._de += (1.0 - math.exp(-dt / TAU_SLOPE_S)) * ((e - self._e_prev) / dt - self._de)
+        self._de += k_.slope * ((e - self._e_prev) / dt - self._de)
         self._e_prev = e
 
         # Ring of e for phase timing.
@@ -274,7 +303,7 @@ class RepDetector:
 
         if self._warm_s < 0.5:
             self._warm_s += dt
-            ar = 1.0 - math.exp(-dt / 0.1)
+            ar = k_.warm
             r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
             b[0] += ar * wx; b[1] += ar * wy; b[2] += ar * wz
             ph[0] = ph[1] = ph[2] = 0.0
@@ -284,17 +313,17 @@ class RepDetector:
         # machine), a share of the usual rep, within fixed bounds.
         on = min(ON_MAX_DEG, max(ON_MIN_DEG, ON_FRACTION * self._typical_deg, IDLE_FACTOR * self._idle_deg))
         if st == 0:
-            self._idle_deg += (1.0 - math.exp(-dt / TAU_IDLE_S)) * (e - self._idle_deg)
+            self._idle_deg += k_.idle * (e - self._idle_deg)
             if e < 0.35 * on:
                 self._t_below = t
             if e > on:
                 self._begin(self._t_below, e)
             else:
-                ar = 1.0 - math.exp(-dt / TAU_REF_S)
+                ar = k_.ref
                 r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
                 ph[0] -= ar * ph[0]; ph[1] -= ar * ph[1]; ph[2] -= ar * ph[2]
                 if wx * wx + wy * wy + wz * wz < BIAS_MAX_DPS * BIAS_MAX_DPS:
-                    ab = 1.0 - math.exp(-dt / TAU_BIAS_S)
+                    ab = k_.bias
                     b[0] += ab * wx; b[1] += ab * wy; b[2] += ab * wz
             return None
         if st == 1:

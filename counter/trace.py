@@ -190,9 +190,12 @@ class TraceReader:
                     except ValueError:
                         raise self._err(f"not a number: {parts[i].strip()[:30]!r}", name) from None
                 raise
-            for name, v in zip(COLUMNS, vals):
-                if not isfinite(v):
-                    raise self._err(f"value is {v} (NaN or infinite)", name)
+            if not isfinite(vals[0] + vals[1] + vals[2] + vals[3] + vals[4] + vals[5] + vals[6]):
+                # One sum per line is cheaper than seven checks; find the culprit only on failure.
+                for name, v in zip(COLUMNS, vals):
+                    if not isfinite(v):
+                        raise self._err(f"value is {v} (NaN or infinite)", name)
+                raise self._err("values too large to be a reading")
             t = vals[0]
             if t <= prev_t:
                 raise self._err(f"timestamp {t} does not increase (previous {prev_t})", "t_s")
