@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 
@@ -19,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--db", default=":memory:", help="history database (default: in memory)")
     p.add_argument("--pin", default=None, help="PIN required for controls")
+    p.add_argument("--print-reps", action="store_true", help="print each rep as it is counted (and stored)")
     add_counter_arguments(p)
 
 
@@ -40,7 +42,16 @@ def main(args: argparse.Namespace) -> int:
         print(f"calfcount demo: {e}", file=sys.stderr)
         return 2
     live = LiveSession(config, HistoryStore(args.db))
+    if args.print_reps:
+        # Listeners run after the rep is in the history, so a printed rep is a stored rep.
+        live.add_listener(lambda ev: print(f"rep set={ev['set']} rep={ev['rep']} end_s={ev['end_s']}", flush=True)
+                          if ev["type"] == "rep" else None)
     app = create_app(live, pin=args.pin)
+    stop = threading.Event()
+
+    def on_term(signum: int, frame: object) -> None:
+        stop.set()
+    signal.signal(signal.SIGTERM, on_term)
     replayer = TraceReplayer(live, args.trace, speed=args.speed, loop=not args.once)
     replayer.start()
     urls = [f"http://{args.host if args.host != '0.0.0.0' else '127.0.0.1'}:{args.port}"]
@@ -52,16 +63,20 @@ def main(args: argparse.Namespace) -> int:
                               daemon=True, name="calfcount-web")
     server.start()
     try:
-        while not replayer.done.wait(0.5):
+        while not replayer.done.wait(0.2) and not stop.is_set():
             pass
         if replayer.error is not None:
             print(f"calfcount demo: {replayer.error}", file=sys.stderr)
             return 1
-        print("calfcount demo: replay finished; the page stays up (Ctrl-C to stop)", flush=True)
-        server.join()
+        if not stop.is_set():
+            print("calfcount demo: replay finished; the page stays up (Ctrl-C to stop)", flush=True)
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         replayer.stop()
-        live.close()
+        replayer.done.wait(2.0)
+        live.close()  # closes the set and the session: a SIGTERM (systemd stop) ends cleanly
+        print("calfcount demo: stopped", flush=True)
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 
 DEFAULT_DB = os.path.join(os.path.expanduser("~"), ".local", "share", "calfcount", "history.sqlite3")
 
@@ -22,8 +23,14 @@ def main(args: argparse.Namespace) -> int:
     live = LiveSession(store=HistoryStore(args.db))
     app = create_app(live, pin=args.pin)
     print("calfcount: page at", " or ".join(page_urls(args.port)), flush=True)
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds waitress; the finally below closes the session
+    signal.signal(signal.SIGTERM, on_term)
     try:
         serve(app, host=args.host, port=args.port)
+    except KeyboardInterrupt:
+        pass
     finally:
         live.close()
     return 0
