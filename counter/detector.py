@@ -151,6 +151,7 @@ class RepDetector:
         self._ring_e = np.zeros(self._ring_n)
         self._dt_key = -1.0
         self._k = _coeffs(0.01)
+        self._bias_known = False  # the gyro bias survives a gap: it is the chip's, not the leg's
         self._recent_peaks: list[float] = []  # sizes of the last few reps (at most 5)
         self._idle_deg = 0.5  # average excursion while idle (sway, wobble)
         self._axis_sum = [0.0, 0.0, 0.0]  # smoothed direction of rotation at the top of reps
@@ -174,7 +175,8 @@ class RepDetector:
         self._t_jolt = -math.inf
         self._de = 0.0         # smoothed d(e)/dt, deg/s
         self._down_rate = 0.0  # steepest descent of the current rep so far, deg/s
-        self._bias = [0.0, 0.0, 0.0]
+        if not self._bias_known:
+            self._bias = [0.0, 0.0, 0.0]
         self._warm_s = 0.0
         self._shock = 0.0
         self._state = 0  # 0 idle, 1 moving, 2 ended (waiting to confirm)
@@ -305,7 +307,8 @@ class RepDetector:
             self._warm_s += dt
             ar = k_.warm
             r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
-            b[0] += ar * wx; b[1] += ar * wy; b[2] += ar * wz
+            if not self._bias_known:
+                b[0] += ar * wx; b[1] += ar * wy; b[2] += ar * wz
             ph[0] = ph[1] = ph[2] = 0.0
             return None
 
@@ -325,6 +328,7 @@ class RepDetector:
                 if wx * wx + wy * wy + wz * wz < BIAS_MAX_DPS * BIAS_MAX_DPS:
                     ab = k_.bias
                     b[0] += ab * wx; b[1] += ab * wy; b[2] += ab * wz
+                    self._bias_known = True
             return None
         if st == 1:
             if e > self._peak:

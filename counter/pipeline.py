@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from counter.config import CounterConfig
-from counter.detector import RepDetector
+from counter.detector import MAX_GAP_S as MAX_BRIDGE_S, RepDetector
 from counter.events import Event, RepEvent, SetEndEvent
 from counter.sample import Sample
 from counter.sets import SetTracker
@@ -53,9 +53,11 @@ class CalfCounter:
             yield from self.finish()
 
     def mark_gap(self, t_s: float, duration_s: float) -> None:
-        """The sensor lost samples (fault, FIFO overflow): restart the detector's motion state
-        so a half-seen movement is neither counted nor merged with the next one."""
-        self.detector.gap(t_s, duration_s)
+        """The sensor lost samples (fault, FIFO overflow). A short hole is bridged (the next
+        sample's timestamp shows it); a longer one restarts the detector's motion state, so a
+        half-seen movement is neither counted nor merged with the next one."""
+        if duration_s > MAX_BRIDGE_S:
+            self.detector.gap(t_s, duration_s)
 
     def start_set(self) -> bool:
         return self.sets.start_set(self.t_s or 0.0)

@@ -98,18 +98,30 @@ class Mpu6050:
         w(a, self.ACCEL_CONFIG, self.ACCEL_RANGES_G[self.accel_range_g] << 3)
         self.reset_fifo()
 
-    def reset_fifo(self) -> None:
+    def reset_fifo(self, attempts: int = 3) -> None:
+        """Empty the FIFO and start filling it again. The four writes are retried as a whole:
+        stopping half-way would leave the FIFO off."""
         a, w = self.address, self.bus.write_byte_data
-        w(a, self.FIFO_EN, 0x00)
-        w(a, self.USER_CTRL, 0x04)  # FIFO_RESET
-        w(a, self.USER_CTRL, 0x40)  # FIFO enabled
-        w(a, self.FIFO_EN, 0x78)  # accel xyz (0x08) + gyro xyz (0x70)
+        for attempt in range(attempts):
+            try:
+                w(a, self.FIFO_EN, 0x00)
+                w(a, self.USER_CTRL, 0x04)  # FIFO_RESET
+                w(a, self.USER_CTRL, 0x40)  # FIFO enabled
+                w(a, self.FIFO_EN, 0x78)  # accel xyz (0x08) + gyro xyz (0x70)
+                return
+            except OSError:
+                if attempt == attempts - 1:
+                    raise
 
     def was_reset(self) -> bool:
-        """True when the chip lost its setup (brown-out or reset: asleep again, FIFO off)."""
+        """True when the chip lost its setup (brown-out or reset: asleep again, FIFO off, or
+        rate and ranges not what we wrote)."""
         pwr = self.bus.read_byte_data(self.address, self.PWR_MGMT_1)
         fifo_en = self.bus.read_byte_data(self.address, self.FIFO_EN)
-        return bool(pwr & 0x40) or fifo_en != 0x78
+        div, _, gyro, accel = self.bus.read_i2c_block_data(self.address, self.SMPLRT_DIV, 4)
+        return (bool(pwr & 0x40) or fifo_en != 0x78 or div != self.divider
+                or gyro != self.GYRO_RANGES_DPS[self.gyro_range_dps] << 3
+                or accel != self.ACCEL_RANGES_G[self.accel_range_g] << 3)
 
     def overflowed(self) -> bool:
         """FIFO overflow flag (reading INT_STATUS clears it)."""
@@ -186,7 +198,10 @@ class Lsm6dsox:
         w(a, self.CTRL2_G, (self.odr_code << 4) | (self.GYRO_RANGES_DPS[self.gyro_range_dps][0] << 2))
 
     def was_reset(self) -> bool:
-        return self.bus.read_byte_data(self.address, self.CTRL1_XL) >> 4 != self.odr_code
+        xl, g, c3 = self.bus.read_i2c_block_data(self.address, self.CTRL1_XL, 3)
+        return (xl != (self.odr_code << 4) | (self.ACCEL_RANGES_G[self.accel_range_g][0] << 2)
+                or g != (self.odr_code << 4) | (self.GYRO_RANGES_DPS[self.gyro_range_dps][0] << 2)
+                or not c3 & 0x40)
 
     def data_ready(self) -> bool:
         return (self.bus.read_byte_data(self.address, self.STATUS_REG) & 0x03) == 0x03

@@ -8,6 +8,7 @@ instead of gluing two movements together.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Union
@@ -16,6 +17,7 @@ from counter.sample import Sample
 from firmware.imu import Imu, Lsm6dsox, Mpu6050
 
 log = logging.getLogger("calfcount.sampler")
+AXES = ("ax", "ay", "az", "gx", "gy", "gz")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Sampler:
     """
 
     RETRIES_BEFORE_REINIT = 5
+    STUCK_S = 0.3       # an axis repeating one exact value this long is stuck
+    SATURATED_S = 0.5   # heel strikes clip for milliseconds; this long is a fault
     LOST_AFTER_S = 3.0
     CHECK_RESET_EVERY_S = 1.0
 
@@ -60,6 +64,12 @@ class Sampler:
         self.faults = 0
         self._stopped = False
         self.health = Health("ok", 0.0)
+        self._last_raw: tuple[float, ...] = (math.nan,) * 6
+        self._same = [0] * 6
+        self._sat = [0] * 6
+        self._bad_run = 0
+        ranges = (getattr(imu, "accel_range_g", 0),) * 3 + (getattr(imu, "gyro_range_dps", 0),) * 3
+        self._full_scale = [float(r) for r in ranges]
 
     def stop(self) -> None:
         self._stopped = True
@@ -79,6 +89,7 @@ class Sampler:
         last_ok = self._clock()
         next_reset_check = last_ok + self.CHECK_RESET_EVERY_S
         failures = 0
+        mid_read = False
         while not self._stopped:
             try:
                 now = self._clock()
@@ -95,7 +106,9 @@ class Sampler:
                         last_ok = now
                         continue
                     n = imu.fifo_count()
+                    mid_read = True  # an error from here on may leave the FIFO misaligned
                     raws = imu.read_fifo(n) if n else []
+                    mid_read = False
                 else:
                     raws = [imu.read_now()] if imu.data_ready() else []
                     # Data-ready polling cannot see missed samples in the chip; the clock can.
@@ -103,11 +116,24 @@ class Sampler:
                     if raws and missed > 2:
                         yield self._gap(missed / self.rate_hz, "late read")
                 for raw in raws:
+                    bad = self._check_axes(raw)
+                    if bad:
+                        # A stuck or saturated axis: the reading is not the leg. Drop the
+                        # samples (a gap for the counter) until the axis moves again.
+                        if self.health.status == "ok":
+                            yield self._set_health("reconnecting", bad)
+                        self._bad_run += 1
+                        self.index += 1
+                        self.samples_lost += 1
+                        continue
+                    if self._bad_run:
+                        yield Gap(self.t_s - self._bad_run / self.rate_hz, self._bad_run / self.rate_hz, "bad axis")
+                        self._bad_run = 0
                     yield Sample(self.t_s, *raw)
                     self.index += 1
                 if raws:
                     last_ok = now
-                if failures or self.health.status != "ok":
+                if (failures or self.health.status != "ok") and not self._bad_run:
                     failures = 0
                     yield self._set_health("ok", "")
                 self._sleep(self._poll_period_s())
@@ -120,32 +146,57 @@ class Sampler:
                     yield self._set_health("lost", f"no answer from the IMU: {e}")
                 elif self.health.status == "ok":
                     yield self._set_health("reconnecting", "chip reset" if reset else f"I2C error: {e}")
-                self._sleep(min(0.5, 0.01 * (2 ** min(failures, 6))))
+                self._sleep(min(0.1, 0.005 * (2 ** min(failures, 5))))  # the FIFO holds < 1 s: retry soon
                 if reset or failures % self.RETRIES_BEFORE_REINIT == 0:
-                    try:
-                        imu.configure()
-                    except OSError:
-                        continue
+                    # Re-initialise completely before reading again: a half-written setup
+                    # (wrong range) would silently scale every reading wrong.
+                    yield from self._setup()
                     lost_s = self._clock() - last_ok
                     yield self._gap(lost_s, "reset" if reset else "fault")
                     last_ok = self._clock()
-                elif isinstance(imu, Mpu6050):
-                    try:  # after a read error the FIFO may be misaligned
+                elif isinstance(imu, Mpu6050) and mid_read:
+                    mid_read = False
+                    try:  # part of a sample may have been read: realign by emptying the FIFO
                         imu.reset_fifo()
                         yield self._gap(self._clock() - last_ok, "fault")
                         last_ok = self._clock()
                     except OSError:
                         pass
 
+    def _check_axes(self, raw: tuple[float, ...]) -> str:
+        """Name a stuck axis (the very same value for ``STUCK_S``: real sensors always have
+        noise in the last bits) or one pinned at full scale for ``SATURATED_S``."""
+        limit_stuck = max(3, int(self.STUCK_S * self.rate_hz))
+        limit_sat = max(3, int(self.SATURATED_S * self.rate_hz))
+        problem = ""
+        for i, v in enumerate(raw):
+            if v == self._last_raw[i]:
+                self._same[i] += 1
+            else:
+                self._same[i] = 0
+            full = self._full_scale[i]
+            self._sat[i] = self._sat[i] + 1 if full and abs(v) >= full * 0.999 else 0
+            if self._same[i] >= limit_stuck and not self._sat[i]:
+                problem = f"axis {AXES[i]} stuck at {v:g}"
+            elif self._sat[i] >= limit_sat:
+                problem = f"axis {AXES[i]} saturated"
+        self._last_raw = raw
+        return problem
+
     def _setup(self) -> Iterator[Item]:
-        while True:
+        tries = 0
+        while not self._stopped:
             try:
                 self.imu.configure()
-                return
+                if not self.imu.was_reset():  # read back: every register took
+                    return
             except OSError as e:
-                if self.health.status != "reconnecting":
+                tries += 1
+                if self.health.status == "ok":
                     yield self._set_health("reconnecting", f"cannot configure the IMU: {e}")
-                self._sleep(0.5)
+                if tries == 10:
+                    yield self._set_health("lost", f"the IMU does not answer: {e}")
+            self._sleep(0.05 if tries < 10 else 0.5)
 
     def _gap(self, duration_s: float, reason: str) -> Gap:
         lost = max(0, round(duration_s * self.rate_hz))
