@@ -16,6 +16,7 @@ Controls (POST, header X-CSRF-Token from the page; X-PIN when a PIN is set):
     POST /api/target       {"sets": 1..10, "reps": 1..100}
     POST /api/carry/start | /api/carry/stop
     POST /api/carry/target {"seconds": 5..1800}
+    POST /api/session/note {"note": "text, up to 500 characters"}
 Errors are JSON ``{"error": ..., "message": ...}`` with a 4xx status.
 """
 from __future__ import annotations
@@ -199,6 +200,16 @@ def target() -> Any:
     sets = _int_field(body, "sets", 1, 10)
     reps = _int_field(body, "reps", 1, 100)
     get_live(current_app).set_target(sets, reps)
+    return _ok()
+
+
+@bp.post("/session/note")
+def session_note() -> Any:
+    note = _json_body().get("note")
+    if not isinstance(note, str) or len(note) > 500:
+        abort(400, description="field 'note' must be text of at most 500 characters")
+    live = get_live(current_app)
+    live.store.update_session(live.session_id, note=note)
     return _ok()
 
 

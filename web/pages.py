@@ -1,6 +1,8 @@
 """HTML pages: the live page and the history page. Data comes from the JSON API."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, current_app, render_template
 
 from web.live import EXERCISES
@@ -22,4 +24,9 @@ def live_page() -> str:
 
 @bp.get("/history")
 def history_page() -> str:
-    return render_template("history.html", csrf_token=current_app.config["CSRF_TOKEN"])
+    """Rendered here (escaped by Jinja), so it needs no script and shows user text as text."""
+    sessions = current_app.extensions["calfcount.live"].store.sessions()
+    for s in sessions:
+        s["started"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["started_wall"]))
+        s["exercise_name"] = EXERCISE_NAMES.get(s["exercise"], s["exercise"])
+    return render_template("history.html", csrf_token=current_app.config["CSRF_TOKEN"], sessions=sessions)
