@@ -32,6 +32,16 @@ class ImuError(RuntimeError):
 RawSample = tuple[float, float, float, float, float, float]  # ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps
 
 
+def _check_settings(chip: object, accel_range_g: int, gyro_range_dps: int, rate_hz: float) -> None:
+    ranges_g, ranges_dps = chip.ACCEL_RANGES_G, chip.GYRO_RANGES_DPS  # type: ignore[attr-defined]
+    if accel_range_g not in ranges_g:
+        raise ValueError(f"accel_range_g must be one of {sorted(ranges_g)}, got {accel_range_g}")
+    if gyro_range_dps not in ranges_dps:
+        raise ValueError(f"gyro_range_dps must be one of {sorted(ranges_dps)}, got {gyro_range_dps}")
+    if not 25 <= rate_hz <= 400:
+        raise ValueError(f"rate_hz must be within 25..400, got {rate_hz}")
+
+
 class Mpu6050:
     """InvenSense MPU-6050 (and MPU-6500/9250/9255 and common clones), FIFO-sampled.
 
@@ -55,12 +65,7 @@ class Mpu6050:
     def __init__(self, bus: I2CBus, address: int = 0x68, rate_hz: float = 100.0,
                  accel_range_g: int = 4, gyro_range_dps: int = 500,
                  sleep: Callable[[float], None] = time.sleep):
-        if accel_range_g not in self.ACCEL_RANGES_G:
-            raise ValueError(f"accel_range_g must be one of {sorted(self.ACCEL_RANGES_G)}, got {accel_range_g}")
-        if gyro_range_dps not in self.GYRO_RANGES_DPS:
-            raise ValueError(f"gyro_range_dps must be one of {sorted(self.GYRO_RANGES_DPS)}, got {gyro_range_dps}")
-        if not 25 <= rate_hz <= 400:
-            raise ValueError(f"rate_hz must be within 25..400, got {rate_hz}")
+        _check_settings(self, accel_range_g, gyro_range_dps, rate_hz)
         self.bus, self.address, self._sleep = bus, address, sleep
         self.accel_range_g, self.gyro_range_dps = accel_range_g, gyro_range_dps
         self.divider = max(0, min(255, round(1000.0 / rate_hz) - 1))
@@ -171,12 +176,7 @@ class Lsm6dsox:
     def __init__(self, bus: I2CBus, address: int = 0x6A, rate_hz: float = 100.0,
                  accel_range_g: int = 4, gyro_range_dps: int = 500,
                  sleep: Callable[[float], None] = time.sleep):
-        if accel_range_g not in self.ACCEL_RANGES_G:
-            raise ValueError(f"accel_range_g must be one of {sorted(self.ACCEL_RANGES_G)}, got {accel_range_g}")
-        if gyro_range_dps not in self.GYRO_RANGES_DPS:
-            raise ValueError(f"gyro_range_dps must be one of {sorted(self.GYRO_RANGES_DPS)}, got {gyro_range_dps}")
-        if not 25 <= rate_hz <= 420:
-            raise ValueError(f"rate_hz must be within 25..400, got {rate_hz}")
+        _check_settings(self, accel_range_g, gyro_range_dps, rate_hz)
         self.bus, self.address, self._sleep = bus, address, sleep
         self.accel_range_g, self.gyro_range_dps = accel_range_g, gyro_range_dps
         # The nearest standard rate at or above the request (104 Hz for 100 Hz).

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from counter.trace import TraceWriter
-from firmware.device import SettingsError, add_device_arguments, fail, open_imu, pump, settings_from_args
+from firmware.device import add_device_arguments, fail, pump
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,18 +33,13 @@ def record(source: Any, path: str, live: Any, rate_hz: float, meta: dict[str, st
 
 
 def main(args: argparse.Namespace) -> int:
-    from firmware.imu import ImuError
-    from firmware.run_cmd import install_stop, serve_in_background
+    from firmware.run_cmd import install_stop, serve_in_background, start_device
     from firmware.sampler import Sampler
-    from web.live import LiveSession
-    from web.store import HistoryStore
 
-    try:
-        settings = settings_from_args(args)
-        bus, imu = open_imu(settings)
-    except (SettingsError, ImuError) as e:
-        return fail(str(e))
-    live = LiveSession(settings.counter_config(), HistoryStore(settings.db))
+    started = start_device(args)
+    if isinstance(started, int):
+        return started
+    settings, bus, imu, live = started
     if args.serve:
         serve_in_background(settings, live)
     sampler = Sampler(imu)

@@ -59,9 +59,9 @@ def watchdog(stop: threading.Event, sampler: Any, period_s: float = 10.0) -> Non
             sd_notify("WATCHDOG=1")
 
 
-def main(args: argparse.Namespace) -> int:
+def start_device(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
+    """Settings, bus, IMU and live session; or the exit status after a one-line error."""
     from firmware.imu import ImuError
-    from firmware.sampler import Sampler
     from web.live import LiveSession
     from web.store import HistoryStore
 
@@ -70,7 +70,16 @@ def main(args: argparse.Namespace) -> int:
         bus, imu = open_imu(settings)
     except (SettingsError, ImuError) as e:
         return fail(str(e))
-    live = LiveSession(settings.counter_config(), HistoryStore(settings.db))
+    return settings, bus, imu, LiveSession(settings.counter_config(), HistoryStore(settings.db))
+
+
+def main(args: argparse.Namespace) -> int:
+    from firmware.sampler import Sampler
+
+    started = start_device(args)
+    if isinstance(started, int):
+        return started
+    settings, bus, imu, live = started
     feedback = start_feedback(settings, live)
     serve_in_background(settings, live)
     sampler = Sampler(imu)

@@ -164,10 +164,7 @@ class LiveSession:
     def new_session(self) -> int:
         """Close the set and session under way and start afresh (keeps exercise and target)."""
         with self._lock:
-            for ev in self.counter.finish():
-                self._record(ev)
-            self._stop_carry_locked()
-            self.store.end_session(self.session_id)
+            self._close_locked()
             self.counter = CalfCounter(self.config)
             self._plot.clear()
             self._carries = []
@@ -291,7 +288,10 @@ class LiveSession:
     def close(self) -> None:
         """End of the program (systemd stop, Ctrl-C): close the set and the session."""
         with self._lock:
-            for ev in self.counter.finish():
-                self._record(ev)
-            self._stop_carry_locked()
-            self.store.end_session(self.session_id)
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        for ev in self.counter.finish():
+            self._record(ev)
+        self._stop_carry_locked()
+        self.store.end_session(self.session_id)
