@@ -196,7 +196,7 @@ class FakeTime:
 
     ``source`` yields (accel_g, gyro_dps) tuples, one per sample at ``rate_hz``; ``jitter``
     stretches every sleep by up to that fraction (Python's scheduling is never exact).
-    ``on_time(t)`` hooks let a test inject faults at given times.
+    ``hooks`` ((t, callable) pairs) let a test inject faults at given sample times.
     """
 
     def __init__(self, device: FakeDevice, source, rate_hz: float, jitter: float = 0.0, seed: int = 1):
@@ -205,6 +205,7 @@ class FakeTime:
         self._measured = 0
         self._rng = random.Random(seed)
         self.exhausted = False
+        self.on_exhausted = None  # e.g. a sampler's stop(): the recording is over
         self.hooks: list[tuple[float, object]] = []
 
     def clock(self) -> float:
@@ -222,6 +223,8 @@ class FakeTime:
             try:
                 accel, gyro = next(self.source)
             except StopIteration:
+                if not self.exhausted and self.on_exhausted is not None:
+                    self.on_exhausted()
                 self.exhausted = True
                 return
             self.device.push(accel, gyro)  # type: ignore[attr-defined]

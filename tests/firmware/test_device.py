@@ -52,6 +52,7 @@ def test_record_then_replay_gives_the_same_events(tmp_path: Path, traces_dir: Pa
     ft = FakeTime(chip, ((s[1:4], s[4:7]) for s in trace), rate_hz=100.0, jitter=0.2)
     imu = Mpu6050(bus, rate_hz=100, accel_range_g=8, gyro_range_dps=1000, sleep=ft.sleep)
     sampler = Sampler(imu, clock=ft.clock, sleep=ft.sleep)
+    ft.on_exhausted = sampler.stop
 
     def until_done():
         for item in sampler:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from counter import RepEvent, Sample
 from counter.trace import read_trace
 from firmware.device import pump
 from firmware.fakebus import FakeBus, FakeMpu6050, FakeTime
 from firmware.imu import Mpu6050
-from firmware.sampler import Gap, Health, Sampler
+from firmware.sampler import Gap, Sampler
 from web.live import LiveSession
 
 TRACE = "trace_022.csv"  # 50 Hz, standing, 4 sets, 377 s
@@ -43,6 +42,7 @@ def _session(traces_dir: Path, faults: list[tuple[float, str]], error_rate: floa
         ft.hooks.append((when, action(kind)))
     imu = Mpu6050(bus, rate_hz=50, accel_range_g=8, gyro_range_dps=1000, sleep=ft.sleep)
     sampler = Sampler(imu, clock=ft.clock, sleep=ft.sleep)
+    ft.on_exhausted = sampler.stop
     live = LiveSession()
     reps: list[dict] = []
     health: list[str] = []
