@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import socket
+import subprocess
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -84,18 +85,16 @@ def check_pin(app: Flask, given: str | None) -> bool:
 
 
 def page_urls(port: int) -> list[str]:
-    """Addresses a phone on the same network can open (mDNS name and IP address)."""
-    host = socket.gethostname()
-    urls = [f"http://{host}.local:{port}"]
+    """Addresses a phone on the same network can open: the mDNS name, then the IP addresses
+    (some phones do not resolve ``.local``). Read from the system, nothing is sent."""
+    urls = [f"http://{socket.gethostname()}.local:{port}"]
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            # No packet is sent: connecting a UDP socket only picks the outgoing interface.
-            s.connect(("10.255.255.255", 1))
-            ip = s.getsockname()[0]
-        if not ip.startswith("127."):
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=2).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    for ip in out.split():
+        if "." in ip and not ip.startswith("127."):
             urls.append(f"http://{ip}:{port}")
-    except OSError:
-        pass
     return urls
 
 

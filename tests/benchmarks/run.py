@@ -95,9 +95,11 @@ def machine() -> dict[str, str]:
     except ImportError:
         scipy_version = "not installed"
     coretype = os.environ.get("OPENBLAS_CORETYPE")
+    load_1min = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
     return {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy_version,
-            "openblas_coretype": f"set ({coretype})" if coretype else "not set"}
+            "openblas_coretype": f"set ({coretype})" if coretype else "not set",
+            "load_avg_1min": f"{load_1min:.2f}"}
 
 
 @contextlib.contextmanager
@@ -432,6 +434,7 @@ def latency(traces_dir: str = TRACES_DIR, limit: int = 0) -> dict[str, Any]:
             lab = json.load(f)
         reps = [e for e in CalfCounter().run(read_trace(os.path.join(traces_dir, lab["trace"])))
                 if isinstance(e, RepEvent)]
+        reps.sort(key=lambda r: (r.end_s, r.start_s))  # the order the scorer matches in
         pred = [{"start_s": r.start_s, "end_s": r.end_s} for r in reps]
         true = [r for s in lab["sets"] for r in s["reps"]]
         true_n += len(true)
@@ -508,7 +511,9 @@ def format_report(r: dict[str, Any]) -> tuple[str, list[str]]:
         "calfcount benchmark: figures measured on this machine",
         f"  CPU       {m['cpu']} ({m['cores']} cores; speed runs {m.get('pinning', 'not pinned')})",
         f"  Python    {m['python']}   numpy {m['numpy']}   scipy {m['scipy']}",
-        f"  OPENBLAS_CORETYPE {m['openblas_coretype']}",
+        f"  OPENBLAS_CORETYPE {m['openblas_coretype']}   load average (1 min) at start {m['load_avg_1min']}"
+        + ("  <- other work is running: speed figures will be low and noisy"
+           if float(m["load_avg_1min"]) > 0.5 else ""),
         "",
         f"{'throughput, one core':<{w}}{'pipeline (file->events)':>26}{'counter alone':>16}{'reps':>7}",
     ]
