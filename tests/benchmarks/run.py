@@ -74,7 +74,7 @@ class Sizes:
     latency_traces: int       # 0 = all labelled traces
 
 
-FULL = Sizes(throughput_samples=300_000, repeats=3, cost_samples=300_000, naive_s=60.0,
+FULL = Sizes(throughput_samples=300_000, repeats=5, cost_samples=300_000, naive_s=60.0,
              memory_hours=2.0, latency_traces=0)
 QUICK = Sizes(throughput_samples=40_000, repeats=2, cost_samples=40_000, naive_s=30.0,
               memory_hours=2.0, latency_traces=0)
@@ -506,7 +506,7 @@ def checks(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
 def format_report(r: dict[str, Any]) -> tuple[str, list[str]]:
     """The printed table, and the names of the missed targets."""
     m, c, nv, mem, lat = r["machine"], r["cost"], r["naive"], r["memory"], r["latency"]
-    w = 44
+    w = 48
     lines = [
         "calfcount benchmark: figures measured on this machine",
         f"  CPU       {m['cpu']} ({m['cores']} cores; speed runs {m.get('pinning', 'not pinned')})",
