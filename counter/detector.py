@@ -468,7 +468,10 @@ class RepDetector:
         lower_s = 1.875 * peak / dn_rate if dn_rate > 0 else (t10d - t90d) / _MJ_10_90
         if lift_s < MIN_PHASE_S or lower_s < MIN_PHASE_S:
             return None  # a swing of the leg (a step), far faster than a heel can rise
-        start_s = t10u - _MJ_0_10 * lift_s
+        # A shallow slope stretches the estimate: the rep cannot have started before the
+        # movement was first seen, nor been lifting longer than it took to reach the top.
+        start_s = max(t10u - _MJ_0_10 * lift_s, float(ts[0]))
+        lift_s = min(lift_s, max(MIN_PHASE_S, t90u - start_s + _MJ_0_10 * lift_s))
         lift_end = t90u + _MJ_0_10 * lift_s
         hold_end = t90d - _MJ_0_10 * lower_s
         end_s = t10d + _MJ_0_10 * lower_s
