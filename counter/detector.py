@@ -220,9 +220,8 @@ class RepDetector:
             self._ref = [s[1], s[2], s[3]]
             return None
         # Sensor-clocked samples share one interval: compute the gains once per interval.
-        key = round(dt, 6)
-        if key != self._dt_key:
-            self._dt_key = key
+        if not -5e-7 < dt - self._dt_key < 5e-7:
+            self._dt_key = dt
             self._k = _coeffs(dt)
         k_ = self._k
         a = k_.lp
@@ -314,7 +313,15 @@ class RepDetector:
 
         # Start level: above the leg's own idle wobble (sway when standing, almost none on a
         # machine), a share of the usual rep, within fixed bounds.
-        on = min(ON_MAX_DEG, max(ON_MIN_DEG, ON_FRACTION * self._typical_deg, IDLE_FACTOR * self._idle_deg))
+        if st != 1:  # the rising state does not need it; it is most samples during a set
+            on = ON_FRACTION * self._typical_deg
+            idle_on = IDLE_FACTOR * self._idle_deg
+            if idle_on > on:
+                on = idle_on
+            if on < ON_MIN_DEG:
+                on = ON_MIN_DEG
+            elif on > ON_MAX_DEG:
+                on = ON_MAX_DEG
         if st == 0:
             self._idle_deg += k_.idle * (e - self._idle_deg)
             if e < 0.35 * on:
