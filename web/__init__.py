@@ -30,9 +30,11 @@ def create_app(live: LiveSession | None = None, store: HistoryStore | None = Non
     ``pin``: when set, every control request must carry it (header ``X-PIN``).
     Other keyword arguments go into ``app.config`` (e.g. ``TESTING=True``).
     """
-    app = Flask(__name__)
     if live is None:
         live = LiveSession(store=store)
+    elif store is not None and store is not live.store:
+        raise ValueError("create_app: store must be the live session's store (or None)")
+    app = Flask(__name__)
     app.config.update(
         MAX_CONTENT_LENGTH=16 * 1024,
         SSE_KEEPALIVE_S=15.0,
@@ -74,10 +76,12 @@ def create_app(live: LiveSession | None = None, store: HistoryStore | None = Non
 
 
 def get_live(app: Flask) -> LiveSession:
+    """The live session an app was built around."""
     return app.extensions["calfcount.live"]
 
 
 def check_pin(app: Flask, given: str | None) -> bool:
+    """True if no PIN is configured or ``given`` is it (constant-time compare)."""
     want = app.config.get("CALFCOUNT_PIN")
     if not want:
         return True
@@ -89,7 +93,7 @@ def page_urls(port: int) -> list[str]:
     (some phones do not resolve ``.local``). Read from the system, nothing is sent."""
     urls = [f"http://{socket.gethostname()}.local:{port}"]
     try:
-        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=2).stdout
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=2, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         out = ""
     for ip in out.split():
@@ -98,11 +102,49 @@ def page_urls(port: int) -> list[str]:
     return urls
 
 
-def serve(app: Flask, host: str = "0.0.0.0", port: int = 8000, threads: int = 32) -> None:
-    """Serve with waitress: one thread per open event stream, so threads = phones + spare."""
-    from waitress import serve as waitress_serve
+def urls_for(host: str, port: int) -> list[str]:
+    """What to open for a server listening on ``host``: every address when it listens on all."""
+    if host in ("0.0.0.0", "::", ""):
+        return page_urls(port)
+    return [f"http://{host}:{port}"]
 
-    waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=60, ident="calfcount")
+
+def make_server(app: Flask, host: str = "0.0.0.0", port: int = 8000, threads: int = 24) -> Any:
+    """A waitress server, already listening (a busy port fails here, with OSError); call
+    ``.run()`` (blocks) and ``.close()``. ``port=0`` picks a free port (``.effective_port``).
+
+    Each open event stream holds a worker thread: ``threads`` = phones expected + spare.
+    """
+    from waitress import create_server
+
+    return create_server(app, host=host, port=port, threads=threads, channel_timeout=60, ident="calfcount")
 
 
-__all__ = ["create_app", "serve", "get_live", "page_urls", "LiveSession", "HistoryStore"]
+def stop_server(server: Any, timeout_s: float = 5.0) -> None:
+    """Stop a ``make_server`` server from another thread: its workers first (end the event
+    streams before, with ``LiveSession.close``), then every socket, which ends ``run()``."""
+    from waitress import wasyncore
+
+    server.task_dispatcher.shutdown(timeout=timeout_s)
+    sockets = getattr(server, "map", None)  # several listening sockets
+    wasyncore.close_all(sockets if sockets is not None else server._map)
+
+
+def serve(app: Flask, host: str = "0.0.0.0", port: int = 8000, threads: int = 24,
+          announce: bool = False) -> None:
+    """Serve with waitress until interrupted (see ``make_server``).
+
+    ``announce``: print the page's addresses first (``http://<hostname>.local:PORT`` and the
+    IP addresses; some phones do not resolve ``.local``).
+    """
+    server = make_server(app, host, port, threads)
+    if announce:
+        print("calfcount: page at", " or ".join(urls_for(host, int(getattr(server, "effective_port", port)))),
+              flush=True)
+    try:
+        server.run()
+    finally:
+        stop_server(server)
+
+
+__all__ = ["HistoryStore", "LiveSession", "create_app", "get_live", "make_server", "page_urls", "serve", "stop_server", "urls_for"]

@@ -13,7 +13,7 @@ Controls (POST, header X-CSRF-Token from the page; X-PIN when a PIN is set):
     POST /api/session/new
     POST /api/rep/undo
     POST /api/exercise     {"exercise": "standing" | "single_leg" | ... | "farmers_walk"}
-    POST /api/target       {"sets": 1..10, "reps": 1..100}
+    POST /api/target       {"sets": 1..10, "reps": 1..100, "rest_target_s": 10..600 (optional)}
     POST /api/carry/start | /api/carry/stop
     POST /api/carry/target {"seconds": 5..1800}
     POST /api/session/note {"note": "text, up to 500 characters"}
@@ -24,9 +24,18 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    request,
+    stream_with_context,
+)
 
 from web import check_pin, get_live
 from web.live import EXERCISES
@@ -37,6 +46,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # -- guards ---------------------------------------------------------------------------------
 @bp.before_request
 def guard_controls() -> Any:
+    """Every POST: same-site only (Sec-Fetch-Site, Origin), the page's ``X-CSRF-Token``
+    header, and the ``X-PIN`` header when a PIN is configured (5 wrong PINs a minute per
+    client, then 429)."""
     if request.method != "POST":
         return None
     # Cross-site requests: a browser says so (Sec-Fetch-Site) or shows a foreign Origin; and
@@ -92,11 +104,31 @@ def _int_field(body: dict[str, Any], name: str, lo: int, hi: int) -> int:
 # -- reads ----------------------------------------------------------------------------------
 @bp.get("/state")
 def state() -> Any:
+    """``GET /api/state``: the live state as JSON.
+
+    The counter's snapshot (``target_sets``, ``target_reps``, ``set``, ``in_set``, ``reps``,
+    ``current_flags``, ``sets`` [per finished set: ``set``, ``reps``, ``flags``, ``bouncing``,
+    ``too_fast``, ...], ``target_met``, ``last_rep`` (a rep event), ``resting_since_s``,
+    ``t_s``, ``signal``, ``phase``) plus ``session_id``, ``exercise``, ``sensor``
+    {``status``, ``since_s``, ``detail``}, ``rest`` {``since_s``, ``elapsed_s``, ``target_s``}
+    or null, ``rest_target_s``, ``plot`` [[t_s, value], ...] (10 Hz, last 30 s), ``rep_marks``
+    [[end_s, flagged], ...], ``carry``, ``carries``, ``carry_target_s``, ``store_error``.
+    All times are sample time in seconds.
+    """
     return jsonify(get_live(current_app).snapshot())
 
 
 @bp.get("/events")
 def events() -> Response:
+    """``GET /api/events``: Server-Sent Events, one JSON object per ``data:`` line.
+
+    Starts with a ``: ok`` comment, then ``event: state`` (the full state, as /api/state).
+    Then, as they happen: ``rep`` and ``set_end`` (the counter's events), ``state`` (the
+    state after any change, without ``plot``), ``plot`` {``t_s``, ``value``} at 10 Hz,
+    ``set_start``, ``undo``, ``sensor``, ``session``, ``gap``, ``carry_start``,
+    ``carry_end``. A ``: keep-alive`` comment every 15 s. A slow client loses plot points
+    first, never reps.
+    """
     live = get_live(current_app)
     keepalive_s = float(current_app.config["SSE_KEEPALIVE_S"])
     sub = live.subscribe()
@@ -107,21 +139,29 @@ def events() -> Response:
             yield ": ok\n\n"
             yield "retry: 2000\n\n"
             yield f"event: state\ndata: {json.dumps({'type': 'state', 'state': first})}\n\n"
-            while True:
+            while not sub.closed:
                 ev = sub.get(timeout_s=keepalive_s)
                 if ev is None:
+                    # Also how a phone that went away is noticed: the write fails.
                     yield ": keep-alive\n\n"
                     continue
                 yield f"event: {ev['type']}\ndata: {json.dumps(ev)}\n\n"
         finally:
             sub.close()
 
-    return Response(stream_with_context(stream()), mimetype="text/event-stream",
+    resp = Response(stream_with_context(stream()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    # A generator closed before its first step never runs its finally: close here as well.
+    resp.call_on_close(sub.close)
+    return resp
 
 
 @bp.get("/sessions")
 def sessions() -> Any:
+    """``GET /api/sessions?limit=100``: sessions, newest first, each with ``id``,
+    ``started_wall``/``ended_wall`` (Unix time), ``end_reason``, ``exercise``, ``note``,
+    ``target_sets``, ``target_reps`` and totals: ``reps``, ``sets_done``, ``full_sets``,
+    ``bouncing``, ``too_fast``, ``carries``, ``target_met``."""
     limit = request.args.get("limit", "100")
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
         abort(400, description="'limit' must be an integer within 1..1000")
@@ -130,6 +170,9 @@ def sessions() -> Any:
 
 @bp.get("/sessions/<int:session_id>")
 def session(session_id: int) -> Any:
+    """``GET /api/sessions/<id>``: one session with its ``sets``, ``reps`` (``set_number``,
+    ``rep``, ``start_s``, ``top_s``, ``end_s``, tempo ``lift_s``/``hold_s``/``lower_s``,
+    ``rom_deg``, ``flags``, ``undone``) and ``carries``; 404 if unknown."""
     s = get_live(current_app).store.session(session_id)
     if s is None:
         abort(404, description=f"no session {session_id}")
@@ -143,6 +186,9 @@ def _csv(text: str, name: str) -> Response:
 
 @bp.get("/sessions/<int:session_id>.csv")
 def session_csv(session_id: int) -> Response:
+    """``GET /api/sessions/<id>.csv``: the session's counted reps, one row each (columns:
+    session, session_started, exercise, set, rep, start_s, top_s, end_s, lift_s, hold_s,
+    lower_s, rom_deg, bouncing, too_fast)."""
     store = get_live(current_app).store
     if store.session(session_id) is None:
         abort(404, description=f"no session {session_id}")
@@ -151,6 +197,7 @@ def session_csv(session_id: int) -> Response:
 
 @bp.get("/export.csv")
 def export_csv() -> Response:
+    """``GET /api/export.csv``: every counted rep of every session, same columns."""
     return _csv(get_live(current_app).store.export_csv(), "calfcount-history.csv")
 
 
@@ -161,32 +208,41 @@ def _ok(**extra: Any) -> Any:
 
 @bp.post("/set/start")
 def set_start() -> Any:
+    """``POST /api/set/start``: open a set now. Every control answers
+    ``{"ok": true, "state": {...}}`` (plus ``changed``: whether anything happened)."""
     return _ok(changed=get_live(current_app).start_set())
 
 
 @bp.post("/set/end")
 def set_end() -> Any:
+    """``POST /api/set/end``: close the open set (reason ``manual``)."""
     return _ok(changed=get_live(current_app).end_set())
 
 
 @bp.post("/set/toggle")
 def set_toggle() -> Any:
+    """``POST /api/set/toggle``: what the button does: start a set or end the open one."""
     get_live(current_app).toggle_set()
     return _ok()
 
 
 @bp.post("/session/new")
 def session_new() -> Any:
+    """``POST /api/session/new``: close the session under way, start a new one
+    (answer has ``session_id``)."""
     return _ok(session_id=get_live(current_app).new_session())
 
 
 @bp.post("/rep/undo")
 def rep_undo() -> Any:
+    """``POST /api/rep/undo``: remove the newest rep of the open set (history too)."""
     return _ok(changed=get_live(current_app).undo_last_rep())
 
 
 @bp.post("/exercise")
 def exercise() -> Any:
+    """``POST /api/exercise`` ``{"exercise": name}``: standing, single_leg, seated, donkey,
+    hack_squat, leg_press, farmers_walk."""
     name = _json_body().get("exercise")
     if name not in EXERCISES:
         abort(400, description=f"field 'exercise' must be one of {', '.join(EXERCISES)}")
@@ -196,15 +252,23 @@ def exercise() -> Any:
 
 @bp.post("/target")
 def target() -> Any:
+    """``POST /api/target`` ``{"sets": 1..10, "reps": 1..100, "rest_target_s": 10..600}``:
+    the target (3 x 15 by default) and, optionally, the rest the page counts down between
+    sets (60 s by default)."""
     body = _json_body()
     sets = _int_field(body, "sets", 1, 10)
     reps = _int_field(body, "reps", 1, 100)
-    get_live(current_app).set_target(sets, reps)
+    rest_target_s = _int_field(body, "rest_target_s", 10, 600) if "rest_target_s" in body else None
+    live = get_live(current_app)
+    live.set_target(sets, reps)
+    if rest_target_s is not None:
+        live.set_rest_target(float(rest_target_s))
     return _ok()
 
 
 @bp.post("/session/note")
 def session_note() -> Any:
+    """``POST /api/session/note`` ``{"note": text}``: a note on the session under way."""
     note = _json_body().get("note")
     if not isinstance(note, str) or len(note) > 500:
         abort(400, description="field 'note' must be text of at most 500 characters")
@@ -215,16 +279,20 @@ def session_note() -> Any:
 
 @bp.post("/carry/start")
 def carry_start() -> Any:
+    """``POST /api/carry/start``: start timing a farmer's walk on toes (timed, not counted)."""
     return _ok(changed=get_live(current_app).start_carry())
 
 
 @bp.post("/carry/stop")
 def carry_stop() -> Any:
+    """``POST /api/carry/stop``: stop it; answer has ``carry`` {``start_s``, ``duration_s``,
+    ``steps``, ``target_s``, ``target_met``} (stored with the session)."""
     return _ok(carry=get_live(current_app).stop_carry())
 
 
 @bp.post("/carry/target")
 def carry_target() -> Any:
+    """``POST /api/carry/target`` ``{"seconds": 5..1800}``: time on toes to aim for."""
     seconds = _int_field(_json_body(), "seconds", 5, 1800)
     get_live(current_app).set_carry_target(float(seconds))
     return _ok()

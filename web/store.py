@@ -108,8 +108,32 @@ class HistoryStore:
                            "VALUES (?, ?, ?, ?)", (time.time(), exercise, target_sets, target_reps))
 
     def end_session(self, session_id: int, reason: str = "ended") -> None:
+        """Close a session: "ended", or "interrupted" when found open after a crash."""
         self._write("UPDATE sessions SET ended_wall=?, end_reason=? WHERE id=? AND ended_wall IS NULL",
                     (time.time(), reason, session_id))
+
+    def close_interrupted(self, session_id: int) -> None:
+        """A session found open at start-up (crash, power cut): the set it was in gets its
+        row from the reps already stored (reason "interrupted"), then the session is closed."""
+        with self._lock:
+            open_sets = self._db.execute(
+                "SELECT set_number, COUNT(*), MIN(start_s), MAX(end_s), "
+                "SUM(flags LIKE '%bouncing%'), SUM(flags LIKE '%too_fast%') FROM reps r "
+                "WHERE session_id=? AND undone=0 AND NOT EXISTS "
+                "(SELECT 1 FROM sets t WHERE t.session_id=r.session_id AND t.number=r.set_number) "
+                "GROUP BY set_number", (session_id,)).fetchall()
+            self._db.execute("BEGIN")
+            try:
+                for number, reps, start_s, end_s, bouncing, too_fast in open_sets:
+                    self._db.execute("INSERT INTO sets(session_id, number, start_s, end_s, reps, reason, bouncing, "
+                                     "too_fast) VALUES (?,?,?,?,?,?,?,?)",
+                                     (session_id, number, start_s, end_s, reps, "interrupted", bouncing, too_fast))
+                self._db.execute("UPDATE sessions SET ended_wall=?, end_reason='interrupted' "
+                                 "WHERE id=? AND ended_wall IS NULL", (time.time(), session_id))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def unfinished_sessions(self) -> list[int]:
         with self._lock:
@@ -148,8 +172,14 @@ class HistoryStore:
                     (session_id, start_s, duration_s, steps, target_s))
 
     # -- reading ------------------------------------------------------------------------
-    def sessions(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first, with totals against the target."""
+    def sessions(self, limit: int = 100, include_empty: bool = False) -> list[dict[str, Any]]:
+        """Newest first, with totals against the target. A finished session with nothing in
+        it (``calfcount serve`` opened to browse, a demo stopped at once) is left out unless
+        ``include_empty``."""
+        where = "" if include_empty else (
+            "WHERE s.ended_wall IS NULL OR s.note != '' OR EXISTS (SELECT 1 FROM reps r WHERE r.session_id=s.id) "
+            "OR EXISTS (SELECT 1 FROM sets t WHERE t.session_id=s.id) "
+            "OR EXISTS (SELECT 1 FROM carries c WHERE c.session_id=s.id) ")
         with self._lock:
             rows = self._db.execute(
                 "SELECT s.*, "
@@ -159,7 +189,7 @@ class HistoryStore:
                 "(SELECT COUNT(*) FROM reps r WHERE r.session_id=s.id AND r.undone=0 AND r.flags LIKE '%bouncing%') AS bouncing, "
                 "(SELECT COUNT(*) FROM reps r WHERE r.session_id=s.id AND r.undone=0 AND r.flags LIKE '%too_fast%') AS too_fast, "
                 "(SELECT COUNT(*) FROM carries c WHERE c.session_id=s.id) AS carries "
-                "FROM sessions s ORDER BY s.id DESC LIMIT ?", (limit,)).fetchall()
+                "FROM sessions s " + where + "ORDER BY s.id DESC LIMIT ?", (limit,)).fetchall()
         out = []
         for r in rows:
             d = dict(r)
