@@ -2,16 +2,18 @@
 
 Bytes are kept by device address and register, as the real chips answer: a driver that reads
 the wrong register, swaps byte order or mis-scales fails its test. Like smbus2, block reads
-over 32 bytes are refused, and an absent device raises OSError 121. Faults can be injected:
+over 32 bytes are refused (longer reads go through ``i2c_rdwr`` with ``smbus2.i2c_msg``
+messages, as on the Pi), and an absent device raises OSError 121. Faults can be injected:
 errors on the next transfers, a random error rate, a disconnect, a chip reset, a stuck or a
 saturated axis.
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import random
 import struct
-from typing import Sequence
+from typing import Any, Sequence
 
 BLOCK_MAX = 32
 
@@ -93,10 +95,12 @@ class FakeMpu6050(FakeDevice):
         self.regs[0x3B:0x41] = data[:6]
         self.regs[0x43:0x49] = data[6:]
         if self.regs[0x6A] & 0x40 and self.regs[0x23] == 0x78:
-            if len(self.fifo) + 12 > self.fifo_bytes:
-                self.regs[0x3A] |= 0x10  # FIFO_OFLOW_INT; the oldest bytes are overwritten
-                del self.fifo[:12]
             self.fifo += data
+            if len(self.fifo) > self.fifo_bytes:
+                # FIFO_OFLOW_INT; the oldest bytes are overwritten, so the count stays at
+                # 1024 and the samples no longer start on a 12-byte boundary.
+                self.regs[0x3A] |= 0x10
+                del self.fifo[:len(self.fifo) - self.fifo_bytes]
         self.regs[0x3A] |= 0x01
 
     def read(self, reg: int) -> int:
@@ -122,28 +126,87 @@ class FakeMpu6050(FakeDevice):
 
 
 class FakeLsm6dsox(FakeDevice):
-    """LSM6DSOX registers: data-ready status and little-endian outputs (gyro, then accel)."""
+    """LSM6DSOX registers: data-ready status, little-endian outputs (gyro, then accel) and,
+    for the tagged-FIFO parts (WHO_AM_I 0x6C, 0x6B), the FIFO: 7-byte words (tag, X, Y, Z),
+    a gyro and an accel word per time slot, word count and overrun flags in FIFO_STATUS1/2.
+    ``who_am_i=0x69`` (LSM6DS3) or 0x6A (LSM6DSL) gives a part without that FIFO."""
 
     power_on = {0x0F: 0x6C, 0x12: 0x04}
 
     FS_XL_MG = {0: 0.061, 2: 0.122, 3: 0.244, 1: 0.488}
     FS_G_MDPS = {0: 8.75, 1: 17.5, 2: 35.0, 3: 70.0}
+    FIFO_WORDS = 512
+
+    def __init__(self, who_am_i: int = 0x6C, gyro_first: bool = True):
+        self.who_am_i, self.gyro_first = who_am_i, gyro_first
+        super().__init__()
+
+    def power_cycle(self) -> None:
+        super().power_cycle()
+        self.regs[0x0F] = self.who_am_i
+        self.fifo: list[bytes] = []
+        self._slot = 0
+        self._ovr_latched = False
+        self.stuck_axis: int | None = None       # 0..5 = ax, ay, az, gx, gy, gz as in Sample
+        self.saturated_axis: int | None = None
+
+    @property
+    def tagged_fifo(self) -> bool:
+        return self.who_am_i in (0x6C, 0x6B)
 
     def write(self, reg: int, value: int) -> None:
         super().write(reg, value)
         if reg == 0x12 and value & 0x01:
             self.power_cycle()
+        elif reg == 0x0A and value & 0x07 == 0:  # bypass mode empties the FIFO
+            self.fifo.clear()
+            self._ovr_latched = False
 
     def push(self, accel_g: Sequence[float], gyro_dps: Sequence[float]) -> None:
         if self.regs[0x10] >> 4 == 0:  # powered down
             return
         ka = self.FS_XL_MG[(self.regs[0x10] >> 2) & 3] / 1000.0
         kg = self.FS_G_MDPS[(self.regs[0x11] >> 2) & 3] / 1000.0
-        raw = [round(v / kg) for v in gyro_dps] + [round(v / ka) for v in accel_g]
-        self.regs[0x22:0x2E] = struct.pack("<6h", *[max(-32768, min(32767, v)) for v in raw])
+        raw = [round(v / ka) for v in accel_g] + [round(v / kg) for v in gyro_dps]
+        raw = [max(-32768, min(32767, v)) for v in raw]
+        if self.stuck_axis is not None:
+            raw[self.stuck_axis] = 1234
+        if self.saturated_axis is not None:
+            raw[self.saturated_axis] = 32767
+        accel, gyro = struct.pack("<3h", *raw[:3]), struct.pack("<3h", *raw[3:])
+        self.regs[0x22:0x2E] = gyro + accel
         self.regs[0x1E] |= 0x03
+        if self.tagged_fifo and self.regs[0x0A] & 0x07 == 0x06 and self.regs[0x09]:
+            g = bytes([(0x01 << 3) | (self._slot << 1)]) + gyro
+            a = bytes([(0x02 << 3) | (self._slot << 1)]) + accel
+            self.fifo += [g, a] if self.gyro_first else [a, g]
+            self._slot = (self._slot + 1) & 3
+            if len(self.fifo) > self.FIFO_WORDS:  # continuous mode: the oldest words go
+                del self.fifo[:len(self.fifo) - self.FIFO_WORDS]
+                self._ovr_latched = True
+
+    def read(self, reg: int) -> int:
+        if reg == 0x3A:  # FIFO_STATUS1: DIFF_FIFO[7:0]
+            return len(self.fifo) & 0xFF
+        if reg == 0x3B:  # FIFO_STATUS2: OVR_IA (full), OVR_LATCHED (clears on read), DIFF[9:8]
+            full = len(self.fifo) >= self.FIFO_WORDS
+            value = (0x40 if full else 0) | (0x08 if self._ovr_latched else 0) | ((len(self.fifo) >> 8) & 0x03)
+            self._ovr_latched = False
+            return value
+        return super().read(reg)
 
     def read_block(self, reg: int, length: int) -> list[int]:
+        if reg == 0x78:
+            # FIFO_DATA_OUT_TAG..Z_H: the address rolls back to 0x78 after each word, and
+            # reading a word's last byte takes it out of the FIFO.
+            out: list[int] = []
+            while len(out) < length:
+                word = self.fifo[0] if self.fifo else bytes(7)
+                take = min(7, length - len(out))
+                out += list(word[:take])
+                if take == 7 and self.fifo:
+                    self.fifo.pop(0)
+            return out
         data = super().read_block(reg, length)
         if reg == 0x22:
             self.regs[0x1E] &= ~0x03  # reading the outputs clears data-ready
@@ -160,6 +223,7 @@ class FakeBus:
         self.error_rate = 0.0         # probability of an OSError on any transfer
         self.disconnected = False     # every transfer fails (cable out)
         self.transfers = 0
+        self.rdwr_reads = 0
         self._rng = random.Random(seed)
 
     def _device(self, addr: int) -> FakeDevice:
@@ -187,6 +251,25 @@ class FakeBus:
             raise ValueError(f"Desired block length over {BLOCK_MAX} bytes")
         return self._device(i2c_addr).read_block(register, length)
 
+    def i2c_rdwr(self, *msgs: Any) -> None:
+        """Combined transfer, as smbus2's: ``i2c_msg.write(addr, [reg])`` then
+        ``i2c_msg.read(addr, n)`` reads ``n`` bytes from ``reg`` on (any length). One transfer
+        for fault injection; the read buffer is filled in place."""
+        if not msgs:
+            return
+        dev = self._device(msgs[0].addr)
+        self.rdwr_reads += 1
+        pointer = 0
+        for m in msgs:
+            if m.flags & 0x0001:  # I2C_M_RD
+                data = bytes(dev.read_block(pointer, m.len))
+                ctypes.memmove(m.buf, data, m.len)
+            else:
+                payload = bytes(m)
+                pointer = payload[0]
+                for i, value in enumerate(payload[1:]):
+                    dev.write((pointer + i) & 0xFF, value)
+
     def close(self) -> None:
         pass
 
@@ -196,7 +279,8 @@ class FakeTime:
 
     ``source`` yields (accel_g, gyro_dps) tuples, one per sample at ``rate_hz``; ``jitter``
     stretches every sleep by up to that fraction (Python's scheduling is never exact).
-    ``hooks`` ((t, callable) pairs) let a test inject faults at given sample times.
+    ``hooks`` ((t, callable) pairs) let a test inject faults at given sample times; a hook may
+    also add to ``now_s`` (the program stalled): the chip measures on through that time.
     """
 
     def __init__(self, device: FakeDevice, source, rate_hz: float, jitter: float = 0.0, seed: int = 1):
@@ -213,8 +297,7 @@ class FakeTime:
 
     def sleep(self, seconds: float) -> None:
         self.now_s += seconds * (1.0 + self._rng.random() * self.jitter)
-        due = int(self.now_s * self.rate_hz)
-        while self._measured < due:
+        while self._measured < int(self.now_s * self.rate_hz):  # a hook may let time pass too
             t = self._measured / self.rate_hz
             for when, hook in list(self.hooks):
                 if t >= when:

@@ -22,6 +22,7 @@ BEEP_REP = ((0.08, 0.0),)
 BEEP_FLAGGED = ((0.06, 0.08), (0.06, 0.0))
 BEEP_TARGET = ((0.25, 0.1), (0.25, 0.1), (0.6, 0.0))
 LONG_PRESS_S = 2.0
+LIVE_DEFAULT_TARGET_REPS = 15
 
 
 class Output(Protocol):
@@ -39,6 +40,8 @@ class Feedback:
         self._held = False
         self._closed = False
         self.led_mode = ""
+        self._mode_ok = "ready"  # what the LED shows while the sensor is fine
+        self._fault = False
         self.long_pressed = threading.Event()
         self.short_pressed = threading.Event()
         if button is not None:
@@ -68,27 +71,30 @@ class Feedback:
     def on_event(self, ev: dict[str, Any]) -> None:
         if self._closed:
             return
+        # Called while the live session publishes (possibly under its lock): use only the
+        # event and our own state here, never the session's methods.
         kind = ev.get("type")
         if kind == "rep":
-            target = self.live.config.target_reps
+            config = getattr(self.live, "config", None)
+            target = getattr(config, "target_reps", LIVE_DEFAULT_TARGET_REPS)
             if ev.get("rep") == target:
                 self._queue(BEEP_TARGET)
             elif ev.get("flags"):
                 self._queue(BEEP_FLAGGED)
             else:
                 self._queue(BEEP_REP)
-            self._set_led("in_set")
+            self._mode_ok = "in_set"
         elif kind == "set_start":
-            self._set_led("in_set")
+            self._mode_ok = "in_set"
         elif kind == "set_end":
-            self._set_led("resting" if ev.get("reason") != "discarded" else "ready")
+            self._mode_ok = "resting" if ev.get("reason") != "discarded" else "ready"
         elif kind == "session":
-            self._set_led("ready")
+            self._mode_ok = "ready"
         elif kind == "sensor":
-            if ev.get("status") in ("reconnecting", "lost"):
-                self._set_led("fault")
-            else:
-                self._set_led("in_set" if self.live.counter.sets.current is not None else "ready")
+            self._fault = ev.get("status") in ("reconnecting", "lost")
+        else:
+            return
+        self._set_led("fault" if self._fault else self._mode_ok)
 
     def _queue(self, pattern: tuple[tuple[float, float], ...]) -> None:
         try:

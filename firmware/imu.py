@@ -1,8 +1,14 @@
 """IMU drivers on an smbus2-style bus, register level.
 
 Each driver takes its bus as a parameter: anything with smbus2's ``SMBus`` methods
-(``read_byte_data``, ``write_byte_data``, ``read_i2c_block_data`` of at most 32 bytes). Tests
-pass :class:`firmware.fakebus.FakeBus`; the device program passes ``smbus2.SMBus(1)``.
+(``read_byte_data``, ``write_byte_data``, ``read_i2c_block_data`` of at most 32 bytes and, for
+FIFO reads longer than that, ``i2c_rdwr`` with ``smbus2.i2c_msg``). Tests pass
+:class:`firmware.fakebus.FakeBus`; the device program passes ``smbus2.SMBus(1)``.
+
+Both drivers offer the same FIFO interface to the sampler: ``configure()``, ``was_reset()``,
+``fifo_status() -> (entries waiting, overflowed)``, ``read_fifo(entries) -> samples``,
+``reset_fifo()``; ``has_fifo`` is False only for the older LSM6DS3/LSM6DSL, which are read on
+their data-ready flag (``data_ready()``, ``read_now()``).
 
 Wiring (Raspberry Pi 40-pin header): 3V3 pin 1, GND pin 9, SDA pin 3 (GPIO2), SCL pin 5
 (GPIO3). Readings come out in g (accelerometer, +1 g up at rest) and deg/s (gyroscope).
@@ -12,7 +18,7 @@ from __future__ import annotations
 import logging
 import struct
 import time
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 log = logging.getLogger("calfcount.imu")
 
@@ -23,6 +29,32 @@ class I2CBus(Protocol):
     def read_byte_data(self, i2c_addr: int, register: int) -> int: ...
     def write_byte_data(self, i2c_addr: int, register: int, value: int) -> None: ...
     def read_i2c_block_data(self, i2c_addr: int, register: int, length: int) -> list[int]: ...
+
+
+def _msg_class(bus: object) -> Any:
+    """smbus2's ``i2c_msg`` when the bus can do combined transfers (``i2c_rdwr``), else None."""
+    if not callable(getattr(bus, "i2c_rdwr", None)):
+        return None
+    try:
+        from smbus2 import i2c_msg
+    except ImportError:  # a bus object from elsewhere without smbus2: block reads only
+        return None
+    return i2c_msg
+
+
+def burst_read(bus: I2CBus, msg: Any, address: int, register: int, length: int, unit: int) -> bytes:
+    """``length`` bytes from ``register`` onwards in one transfer when ``i2c_rdwr`` is there
+    (write the register, repeated start, read ``length``), else in SMBus block reads of whole
+    ``unit``-byte records (at most 32 bytes each)."""
+    if msg is not None and length > BLOCK_MAX:
+        write, read = msg.write(address, [register]), msg.read(address, length)
+        bus.i2c_rdwr(write, read)  # type: ignore[attr-defined]
+        return bytes(read)
+    out = bytearray()
+    per = max(1, BLOCK_MAX // unit) * unit
+    while len(out) < length:
+        out += bytes(bus.read_i2c_block_data(address, register, min(per, length - len(out))))
+    return bytes(out)
 
 
 class ImuError(RuntimeError):
@@ -73,6 +105,8 @@ class Mpu6050:
         self.accel_lsb_per_g = 32768.0 / accel_range_g  # 16384 LSB/g at +-2 g
         self.gyro_lsb_per_dps = self.GYRO_LSB_PER_DPS[gyro_range_dps]
         self.chip, self.fifo_bytes = self.identify()
+        self.has_fifo = True
+        self._msg = _msg_class(bus)
 
     def identify(self) -> tuple[str, int]:
         who = self.bus.read_byte_data(self.address, self.WHO_AM_I)
@@ -132,21 +166,28 @@ class Mpu6050:
         """FIFO overflow flag (reading INT_STATUS clears it)."""
         return bool(self.bus.read_byte_data(self.address, self.INT_STATUS) & 0x10)
 
+    def fifo_bytes_waiting(self) -> int:
+        hi, lo = self.bus.read_i2c_block_data(self.address, self.FIFO_COUNTH, 2)
+        return (hi << 8) | lo
+
     def fifo_count(self) -> int:
         """Whole samples waiting in the FIFO."""
-        hi, lo = self.bus.read_i2c_block_data(self.address, self.FIFO_COUNTH, 2)
-        return ((hi << 8) | lo) // self.SAMPLE_BYTES
+        return self.fifo_bytes_waiting() // self.SAMPLE_BYTES
+
+    def fifo_status(self) -> tuple[int, bool]:
+        """(whole samples waiting, overflowed). Overflowed: the INT_STATUS flag, or a FIFO at
+        capacity (it then overwrites its oldest bytes, and 1024 is no multiple of 12)."""
+        flag = self.overflowed()
+        waiting = self.fifo_bytes_waiting()
+        return waiting // self.SAMPLE_BYTES, flag or waiting >= self.fifo_bytes
 
     def read_fifo(self, n: int) -> list[RawSample]:
-        """Read ``n`` whole samples, oldest first, in block reads of at most 24 bytes."""
-        out: list[RawSample] = []
-        per_read = BLOCK_MAX // self.SAMPLE_BYTES  # 2 samples (24 bytes) a transfer
-        while len(out) < n:
-            k = min(per_read, n - len(out))
-            data = self.bus.read_i2c_block_data(self.address, self.FIFO_R_W, k * self.SAMPLE_BYTES)
-            for i in range(k):
-                out.append(self._decode(bytes(data[i * 12:(i + 1) * 12])))
-        return out
+        """Read ``n`` whole samples (12 bytes each: accel xyz, gyro xyz), oldest first: one
+        ``i2c_rdwr`` transfer, or 24-byte block reads on a bus without it."""
+        if n <= 0:
+            return []
+        data = burst_read(self.bus, self._msg, self.address, self.FIFO_R_W, n * self.SAMPLE_BYTES, self.SAMPLE_BYTES)
+        return [self._decode(data[i:i + 12]) for i in range(0, n * 12, 12)]
 
     def read_now(self) -> RawSample:
         """The latest sample from the data registers, all axes in one burst (14 bytes)."""
@@ -160,15 +201,27 @@ class Mpu6050:
 
 
 class Lsm6dsox:
-    """ST LSM6DSOX / LSM6DSO / LSM6DSL / LSM6DS3, sampled on its data-ready flag.
+    """ST LSM6DSOX / LSM6DSO / LSM6DSR (FIFO-sampled) and LSM6DS3 / LSM6DSL (data-ready polled).
 
-    Chosen as the current part: it is what Adafruit's and Pimoroni's 3.3 V Pi breakouts carry
-    (LSM6DSOX, LSM6DS3TR-C), has lower noise and a wider, exactly specified set of output rates
-    than the MPU-6050. Address 0x6A (SDO low) or 0x6B (SDO high).
+    Why this family as the second part: it is what the common 3.3 V Pi breakouts carry
+    (Adafruit's and Pimoroni's LSM6DSOX and LSM6DS3TR-C boards, no level shifting needed), it
+    has lower noise and exactly specified output rates, and the LSM6DSO/DSOX/DSR have a large
+    tagged FIFO (512 words), so samples are spaced by the chip's clock as with the MPU-6050.
+    Wiring as the MPU-6050; address 0x6A (SDO/SA0 low) or 0x6B (SDO high).
+
+    Output data rates are the chip's own (12.5, 26, 52, 104, 208, 416 Hz): the nearest at or
+    above the request is used (104 Hz for 100) and ``rate_hz`` says which. Outputs are
+    little-endian; readings come out in g and deg/s.
     """
 
     WHO_AM_I, CTRL1_XL, CTRL2_G, CTRL3_C, STATUS_REG, OUTX_L_G = 0x0F, 0x10, 0x11, 0x12, 0x1E, 0x22
+    FIFO_CTRL3, FIFO_CTRL4, FIFO_STATUS1, FIFO_DATA_OUT_TAG = 0x09, 0x0A, 0x3A, 0x78
+    FIFO_CONTINUOUS = 0x06
+    TAG_GYRO, TAG_ACCEL = 0x01, 0x02
+    WORD_BYTES = 7  # tag + X, Y, Z (little-endian 16 bit)
+    FIFO_WORDS = 512
     FAMILY = {0x69: "LSM6DS3", 0x6A: "LSM6DSL/LSM6DS3TR-C", 0x6C: "LSM6DSO/LSM6DSOX", 0x6B: "LSM6DSR"}
+    TAGGED_FIFO = (0x6C, 0x6B)  # the DS3/DSL FIFO is a different design: those are polled
     ODR_CODES = ((12.5, 1), (26, 2), (52, 3), (104, 4), (208, 5), (416, 6))
     ACCEL_RANGES_G = {2: (0, 0.061), 4: (2, 0.122), 8: (3, 0.244), 16: (1, 0.488)}  # code, mg/LSB
     GYRO_RANGES_DPS = {250: (0, 8.75), 500: (1, 17.5), 1000: (2, 35.0), 2000: (3, 70.0)}  # code, mdps/LSB
@@ -187,23 +240,87 @@ class Lsm6dsox:
         if who not in self.FAMILY:
             raise ImuError(f"chip at 0x{address:02x} answers WHO_AM_I 0x{who:02x}, not an LSM6DS family part")
         self.chip = self.FAMILY[who]
-        self.fifo_bytes = 0
+        self.has_fifo = who in self.TAGGED_FIFO
+        self.fifo_bytes = self.FIFO_WORDS * self.WORD_BYTES if self.has_fifo else 0
+        self.words_dropped = 0  # FIFO words that found no partner (accel without gyro or back)
+        self._msg = _msg_class(bus)
+        self._pending: dict[int, tuple[int, tuple[int, int, int]]] = {}
+
+    @property
+    def fifo_capacity(self) -> int:
+        """Samples (an accel and a gyro word each) the FIFO holds; 1 when polled."""
+        return self.FIFO_WORDS // 2 if self.has_fifo else 1
+
+    def _ctrl(self) -> tuple[int, int]:
+        return ((self.odr_code << 4) | (self.ACCEL_RANGES_G[self.accel_range_g][0] << 2),
+                (self.odr_code << 4) | (self.GYRO_RANGES_DPS[self.gyro_range_dps][0] << 2))
 
     def configure(self) -> None:
+        """Software reset, then rate and ranges; on FIFO parts batch accel and gyro at the
+        output rate into the FIFO in continuous mode."""
         a, w = self.address, self.bus.write_byte_data
         w(a, self.CTRL3_C, 0x01)  # SW_RESET
         self._sleep(0.02)
         w(a, self.CTRL3_C, 0x44)  # BDU (no mixed high/low bytes) + register auto-increment
-        w(a, self.CTRL1_XL, (self.odr_code << 4) | (self.ACCEL_RANGES_G[self.accel_range_g][0] << 2))
-        w(a, self.CTRL2_G, (self.odr_code << 4) | (self.GYRO_RANGES_DPS[self.gyro_range_dps][0] << 2))
+        xl, g = self._ctrl()
+        w(a, self.CTRL1_XL, xl)
+        w(a, self.CTRL2_G, g)
+        if self.has_fifo:
+            w(a, self.FIFO_CTRL3, (self.odr_code << 4) | self.odr_code)  # BDR_GY, BDR_XL
+            self.reset_fifo()
+
+    def reset_fifo(self) -> None:
+        """Empty the FIFO (bypass mode) and start it again (continuous mode)."""
+        self._pending.clear()
+        if self.has_fifo:
+            self.bus.write_byte_data(self.address, self.FIFO_CTRL4, 0x00)
+            self.bus.write_byte_data(self.address, self.FIFO_CTRL4, self.FIFO_CONTINUOUS)
 
     def was_reset(self) -> bool:
+        """True when the chip lost its setup (a power glitch puts it back to power-on values)."""
         xl, g, c3 = self.bus.read_i2c_block_data(self.address, self.CTRL1_XL, 3)
-        return (xl != (self.odr_code << 4) | (self.ACCEL_RANGES_G[self.accel_range_g][0] << 2)
-                or g != (self.odr_code << 4) | (self.GYRO_RANGES_DPS[self.gyro_range_dps][0] << 2)
-                or not c3 & 0x40)
+        lost = (xl, g) != self._ctrl() or not c3 & 0x40
+        if self.has_fifo and not lost:
+            bdr, mode = self.bus.read_i2c_block_data(self.address, self.FIFO_CTRL3, 2)
+            lost = bdr != (self.odr_code << 4) | self.odr_code or mode & 0x07 != self.FIFO_CONTINUOUS
+        return lost
+
+    def fifo_status(self) -> tuple[int, bool]:
+        """(FIFO words waiting, overflowed), from FIFO_STATUS1/2 in one read. Overflowed:
+        FIFO_OVR_IA (full now) or FIFO_OVR_LATCHED (was full since the last look)."""
+        s1, s2 = self.bus.read_i2c_block_data(self.address, self.FIFO_STATUS1, 2)
+        return s1 | ((s2 & 0x03) << 8), bool(s2 & 0x48)
+
+    def read_fifo(self, words: int) -> list[RawSample]:
+        """Read ``words`` FIFO words (7 bytes each, from FIFO_DATA_OUT_TAG; the address rolls
+        back after each word) and pair accel and gyro words of the same time slot (TAG_CNT)
+        into samples, oldest first. A word whose partner is still in the FIFO waits for the
+        next read."""
+        if words <= 0:
+            return []
+        n = words * self.WORD_BYTES
+        data = burst_read(self.bus, self._msg, self.address, self.FIFO_DATA_OUT_TAG, n, self.WORD_BYTES)
+        out: list[RawSample] = []
+        ka, kg = self.accel_g_per_lsb, self.gyro_dps_per_lsb
+        for i in range(0, n, self.WORD_BYTES):
+            tag, slot = data[i] >> 3, (data[i] >> 1) & 0x03
+            if tag not in (self.TAG_GYRO, self.TAG_ACCEL):
+                continue  # timestamp, temperature, config change: not batched here, skip
+            xyz = struct.unpack_from("<3h", data, i + 1)
+            other = self.TAG_ACCEL if tag == self.TAG_GYRO else self.TAG_GYRO
+            if other in self._pending and self._pending[other][0] == slot:
+                _, oxyz = self._pending.pop(other)
+                (ax, ay, az), (gx, gy, gz) = (xyz, oxyz) if tag == self.TAG_ACCEL else (oxyz, xyz)
+                out.append((ax * ka, ay * ka, az * ka, gx * kg, gy * kg, gz * kg))
+                continue
+            if self._pending:  # an unpaired word from an older slot: its partner was lost
+                self.words_dropped += len(self._pending)
+                self._pending.clear()
+            self._pending[tag] = (slot, xyz)
+        return out
 
     def data_ready(self) -> bool:
+        """Both a new accel and a new gyro reading are waiting (STATUS_REG XLDA and GDA)."""
         return (self.bus.read_byte_data(self.address, self.STATUS_REG) & 0x03) == 0x03
 
     def read_now(self) -> RawSample:

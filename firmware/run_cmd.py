@@ -51,11 +51,12 @@ def install_stop(stop: threading.Event, sampler: Any) -> None:
 
 
 def watchdog(stop: threading.Event, sampler: Any, period_s: float = 10.0) -> None:
-    """Pet systemd's watchdog while samples keep arriving; a hung loop gets restarted."""
+    """Pet systemd's watchdog while the sampling loop goes round (retrying a missing sensor
+    counts: the page then says "lost"); a hung loop gets restarted by systemd."""
     last = -1
     while not stop.wait(period_s):
-        if sampler.index != last:
-            last = sampler.index
+        if sampler.heartbeat != last:
+            last = sampler.heartbeat
             sd_notify("WATCHDOG=1")
 
 

@@ -62,6 +62,7 @@ class Sampler:
         self.index = 0
         self.samples_lost = 0
         self.faults = 0
+        self.heartbeat = 0  # goes up on every pass of the loop, retries included (watchdog)
         self._stopped = False
         self.health = Health("ok", 0.0)
         self._last_raw: tuple[float, ...] = (math.nan,) * 6
@@ -79,7 +80,7 @@ class Sampler:
         return self.index / self.rate_hz
 
     def _poll_period_s(self) -> float:
-        if isinstance(self.imu, Mpu6050):
+        if self.imu.has_fifo:
             return min(0.1, 0.4 * self.imu.fifo_capacity / self.rate_hz)
         return 0.25 / self.rate_hz  # data-ready polling: 4 looks a sample
 
@@ -91,21 +92,22 @@ class Sampler:
         failures = 0
         mid_read = False
         while not self._stopped:
+            self.heartbeat += 1
             try:
                 now = self._clock()
                 if now >= next_reset_check:
                     next_reset_check = now + self.CHECK_RESET_EVERY_S
                     if imu.was_reset():
                         raise _ChipReset()
-                if isinstance(imu, Mpu6050):
-                    if imu.overflowed():
+                if imu.has_fifo:
+                    n, overflowed = imu.fifo_status()
+                    if overflowed:
                         # The FIFO wrapped: its content is unreliable. Start it afresh and
                         # count what was lost from the time that passed.
                         imu.reset_fifo()
                         yield self._gap(now - last_ok, "overflow")
                         last_ok = now
                         continue
-                    n = imu.fifo_count()
                     mid_read = True  # an error from here on may leave the FIFO misaligned
                     raws = imu.read_fifo(n) if n else []
                     mid_read = False
@@ -154,7 +156,7 @@ class Sampler:
                     lost_s = self._clock() - last_ok
                     yield self._gap(lost_s, "reset" if reset else "fault")
                     last_ok = self._clock()
-                elif isinstance(imu, Mpu6050) and mid_read:
+                elif imu.has_fifo and mid_read:
                     mid_read = False
                     try:  # part of a sample may have been read: realign by emptying the FIFO
                         imu.reset_fifo()
@@ -186,6 +188,7 @@ class Sampler:
     def _setup(self) -> Iterator[Item]:
         tries = 0
         while not self._stopped:
+            self.heartbeat += 1
             try:
                 self.imu.configure()
                 if not self.imu.was_reset():  # read back: every register took

@@ -93,10 +93,16 @@ def test_tune_at_the_target_and_led_patterns(factory: MockFactory, rig: tuple[Li
     factory.pin(BUZZER).assert_states([False, True, False, True, False, True, False])
     fb.on_event({"type": "sensor", "status": "reconnecting"})
     assert fb.led_mode == "fault"
+    fb.on_event({"type": "rep", "set": 1, "rep": 16, "flags": []})
+    assert fb.led_mode == "fault"  # a fault outranks the set under way
     fb.on_event({"type": "sensor", "status": "ok"})
-    assert fb.led_mode == "ready"
+    assert fb.led_mode == "in_set"  # back to what the counter says: a set under way
     fb.on_event({"type": "set_end", "reason": "rest"})
     assert fb.led_mode == "resting"
+    fb.on_event({"type": "set_end", "reason": "discarded"})
+    assert fb.led_mode == "ready"
+    fb.on_event({"type": "session"})
+    assert fb.led_mode == "ready"
 
 
 def test_a_broken_buzzer_does_not_stop_counting(rig: tuple[LiveSession, Feedback]) -> None:
@@ -111,3 +117,44 @@ def test_a_broken_buzzer_does_not_stop_counting(rig: tuple[LiveSession, Feedback
     fb.drain()
     fb.on_event({"type": "rep", "set": 1, "rep": 2, "flags": []})
     fb.drain()  # the worker survived the first failure
+
+
+def test_led_pin_blinks_fast_on_a_fault_slowly_when_resting_and_is_steady_in_a_set(factory: MockFactory) -> None:
+    import threading
+
+    from gpiozero.pins.mock import MockPin
+
+    changed = threading.Condition()
+
+    class WatchedPin(MockPin):  # lets the test wait for the blink thread without sleeping
+        def _change_state(self, value: bool) -> bool:
+            with changed:
+                done = super()._change_state(value)
+                changed.notify_all()
+            return done
+
+    led_pin = factory.pin(LED_PIN, pin_class=WatchedPin)
+    live = LiveSession()
+    fb = Feedback(live, *make_devices(BUTTON, LED_PIN, BUZZER, pin_factory=factory))
+    try:
+        def intervals_after(event: dict, changes: int) -> list[float]:
+            led_pin.clear_states()
+            fb.on_event(event)
+            with changed:
+                assert changed.wait_for(lambda: len(led_pin.states) > changes, timeout=5.0)
+                states = list(led_pin.states)
+            return [s.timestamp for s in states[2:changes + 1]]  # whole on and off periods
+
+        fast = intervals_after({"type": "sensor", "status": "lost"}, 6)
+        assert all(0.05 <= t <= 0.3 for t in fast), fast  # 0.1 s on / 0.1 s off
+        fb.on_event({"type": "sensor", "status": "ok"})
+        slow = intervals_after({"type": "set_end", "reason": "rest"}, 4)
+        assert all(0.35 <= t <= 0.8 for t in slow), slow  # 0.5 s on / 0.5 s off
+        fb.on_event({"type": "set_start"})
+        assert led_pin.state is True  # LED.on() stops the blink thread first: steady on
+        led_pin.clear_states()
+        fb.on_event({"type": "rep", "set": 1, "rep": 1, "flags": []})
+        assert led_pin.states == [led_pin.states[0]] and led_pin.state is True  # still on, no blink
+    finally:
+        fb.close()
+        live.close()

@@ -122,3 +122,120 @@ def test_lsm6dsox_detect_configure_and_read() -> None:
     # Little-endian: the low byte comes first at OUTX_L_G.
     raw = int.from_bytes(bytes(chip.regs[0x22:0x24]), "little", signed=True)
     assert raw == round(100.0 / 0.0175)
+
+
+class BlockOnlyBus(FakeBus):
+    """A bus without combined transfers: the drivers must fall back to 32-byte block reads."""
+
+    i2c_rdwr = None  # type: ignore[assignment]
+
+
+def test_mpu_long_fifo_read_is_one_i2c_rdwr_transfer() -> None:
+    bus, chip, imu = _mpu(accel_range_g=2, gyro_range_dps=250)
+    for i in range(40):  # 480 bytes: more than one SMBus block read can carry
+        chip.push((i / 100.0, -i / 100.0, 0.5), (i, -i, 0.0))
+    n, overflowed = imu.fifo_status()
+    assert (n, overflowed) == (40, False)
+    before = bus.transfers
+    got = imu.read_fifo(n)
+    assert bus.transfers - before == 1 and bus.rdwr_reads == 1
+    assert [s[0] for s in got] == pytest.approx([i / 100.0 for i in range(40)], abs=1 / 16384)
+    assert [s[1] for s in got] == pytest.approx([-i / 100.0 for i in range(40)], abs=1 / 16384)
+    assert [s[3] for s in got] == pytest.approx([float(i) for i in range(40)], abs=1 / 131)
+    assert [s[4] for s in got] == pytest.approx([-float(i) for i in range(40)], abs=1 / 131)
+    assert imu.fifo_count() == 0
+
+
+def test_mpu_fifo_without_i2c_rdwr_uses_24_byte_blocks() -> None:
+    chip = FakeMpu6050()
+    bus = BlockOnlyBus({0x68: chip})
+    imu = Mpu6050(bus, sleep=lambda s: None)
+    imu.configure()
+    for i in range(5):
+        chip.push((0.25 * i, 0, 1), (0, 0, 5.0 * i))
+    before = bus.transfers
+    got = imu.read_fifo(5)
+    assert bus.transfers - before == 3  # 24 + 24 + 12 bytes
+    assert [s[0] for s in got] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert [s[5] for s in got] == pytest.approx([0.0, 5.0, 10.0, 15.0, 20.0], abs=0.02)
+
+
+def test_mpu_full_fifo_counts_as_overflow_even_after_the_flag_was_read() -> None:
+    _, chip, imu = _mpu()
+    for _ in range(imu.fifo_capacity + 5):
+        chip.push((0, 0, 1), (0, 0, 0))
+    assert chip.regs[0x3A] & 0x10
+    chip.regs[0x3A] = 0  # someone read INT_STATUS already
+    assert imu.fifo_bytes_waiting() == 1024  # the chip overwrote bytes: no whole samples any more
+    assert imu.fifo_status()[1] is True
+    imu.reset_fifo()
+    assert imu.fifo_status() == (0, False)
+
+
+def _lsm(who: int = 0x6C, bus_cls: type = FakeBus, **kw: object) -> tuple[FakeBus, FakeLsm6dsox, Lsm6dsox]:
+    chip = FakeLsm6dsox(who_am_i=who, **kw)  # type: ignore[arg-type]
+    bus = bus_cls({0x6A: chip})
+    imu = Lsm6dsox(bus, 0x6A, rate_hz=100, accel_range_g=2, gyro_range_dps=250, sleep=lambda s: None)
+    imu.configure()
+    return bus, chip, imu
+
+
+def test_lsm6dsox_fifo_configuration() -> None:
+    _, chip, imu = _lsm()
+    assert imu.has_fifo and imu.chip == "LSM6DSO/LSM6DSOX"
+    assert chip.regs[0x09] == 0x44  # BDR_GY and BDR_XL = 104 Hz
+    assert chip.regs[0x0A] & 0x07 == 0x06  # continuous mode
+    assert chip.regs[0x10] == 0x40 and chip.regs[0x11] == 0x40  # 104 Hz, +-2 g, +-250 dps
+    assert not imu.was_reset()
+    chip.power_cycle()
+    assert imu.was_reset()
+
+
+@pytest.mark.parametrize("gyro_first", [True, False])
+def test_lsm6dsox_fifo_words_pair_into_samples_in_order(gyro_first: bool) -> None:
+    bus, chip, imu = _lsm(gyro_first=gyro_first)
+    for i in range(6):
+        chip.push((0.061 * 1000 * i / 1000, -1.0, 0.5), (8.75 * i, -100.0, 0.0))
+    assert imu.fifo_status() == (12, False)  # a gyro and an accel word per sample
+    # Raw little-endian check: the first word's tag names its sensor, X low byte first.
+    assert chip.fifo[0][0] >> 3 == (1 if gyro_first else 2)
+    got = imu.read_fifo(12)
+    assert bus.rdwr_reads == 1  # 84 bytes in one combined transfer
+    assert len(got) == 6
+    assert [s[0] for s in got] == pytest.approx([0.061 * i for i in range(6)], abs=1e-9)
+    assert all(s[1] == pytest.approx(-1.0, abs=0.0001) and s[2] == pytest.approx(0.5, abs=0.0001) for s in got)
+    assert [s[3] for s in got] == pytest.approx([8.75 * i for i in range(6)], abs=1e-9)
+    assert all(s[4] == pytest.approx(-100.0, abs=0.005) for s in got)
+
+
+def test_lsm6dsox_half_a_sample_waits_for_its_partner() -> None:
+    bus, chip, imu = _lsm(bus_cls=BlockOnlyBus)
+    for i in range(3):
+        chip.push((0.0, 0.0, 1.0), (10.0 * i, 0.0, 0.0))
+    first = imu.read_fifo(3)  # gyro0, accel0, gyro1
+    assert [round(s[3], 2) for s in first] == [0.0]
+    rest = imu.read_fifo(3)  # accel1, gyro2, accel2
+    assert [round(s[3], 2) for s in rest] == [10.0, 20.0]
+    assert imu.words_dropped == 0
+
+
+def test_lsm6dsox_fifo_overrun_and_reset() -> None:
+    _, chip, imu = _lsm()
+    for _ in range(imu.fifo_capacity + 10):
+        chip.push((0, 0, 1), (0, 0, 0))
+    n, overflowed = imu.fifo_status()
+    assert overflowed and n == 512
+    imu.reset_fifo()
+    assert imu.fifo_status() == (0, False)
+    chip.push((0, 0, 1), (0, 0, 0))
+    assert imu.fifo_status() == (2, False)
+
+
+def test_lsm6ds3_without_tagged_fifo_is_polled() -> None:
+    _, chip, imu = _lsm(who=0x69)
+    assert not imu.has_fifo and imu.chip == "LSM6DS3" and imu.fifo_capacity == 1
+    chip.push((0.5, 0, -0.5), (0, 30.0, 0))
+    assert imu.data_ready()
+    ax, ay, az, gx, gy, gz = imu.read_now()
+    assert (ax, az) == pytest.approx((0.5, -0.5), abs=0.0001) and gy == pytest.approx(30.0, abs=0.005)
+    assert not imu.data_ready()
