@@ -171,7 +171,6 @@ class RepDetector:
         self._phi_peak = [0.0, 0.0, 0.0]
         self._base = 0.0
         self._base_ok = False
-        self._e_prev = 0.0
         self._t_jolt = -math.inf
         self._de = 0.0         # smoothed d(e)/dt, deg/s
         self._down_rate = 0.0  # steepest descent of the current rep so far, deg/s
@@ -289,9 +288,8 @@ class RepDetector:
                 e = 0.0
         else:
             e = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
+        self._de += k_.slope * ((e - self.signal) / dt - self._de)  # signal: the previous e
         self.signal = e
-        self._de += k_.slope * ((e - self._e_prev) / dt - self._de)
-        self._e_prev = e
 
         # Ring of e for phase timing.
         i = self._ring_i

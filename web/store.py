@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import sqlite3
 import threading
@@ -244,6 +243,3 @@ def _csv_safe(text: str) -> str:
     # A cell starting with = + - @ is a formula in spreadsheet programs.
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
-
-def to_json(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
