@@ -99,6 +99,8 @@ BASE_FREEZE = 0.3          # ...but stops once it rises this share of ON_MIN_DEG
 MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
 MIN_REP_S = 0.35           # shorter excursions are shake, not reps
 MAX_REP_S = 9.0            # longer ones are posture changes
+STALL_S = 4.0              # a top held this long without moving is a new posture (holds <= 1.5 s)
+STALL_FRACTION = 0.1       # ...where "without moving" is within this share of the peak
 MAX_VS_TYPICAL = 3.5       # a swing this many times the usual rep is a step, not a rep
 MAX_FIRST_DEG = 70.0       # before the rep size is known, bigger swings are not reps
 MIN_LIFT_G = 0.0025        # a heel lift of 3 cm in 3 s still accelerates the leg ~2 mg up
@@ -193,6 +195,8 @@ class RepDetector:
         self._min_after = 0.0
         self._t_min_after = 0.0
         self._t_landed: float | None = None
+        self._stall_e = 0.0
+        self._t_stall = 0.0
         self.signal = 0.0
         self.phase = "idle"
 
@@ -356,6 +360,13 @@ class RepDetector:
                 self._down_rate = -self._de
             if t - self._t_start > MAX_REP_S:
                 return self._abandon(t)
+            if abs(e - self._stall_e) > STALL_FRACTION * self._peak:
+                self._stall_e = e
+                self._t_stall = t
+            elif t - self._t_stall > STALL_S:
+                # Got into a machine, sat down, leant on the other leg: the leg rests in a
+                # new position. Measure from there instead of waiting for it to come back.
+                return self._abandon(t)
             if e < OFF_FRACTION * self._peak:
                 self._settle(t, e, 0.0, t)
             return None
@@ -417,6 +428,8 @@ class RepDetector:
         self._t_peak = t_start
         self._t_start = t_start
         self._max_shock_mid = 0.0
+        self._stall_e = e
+        self._t_stall = t_start
 
     def _abandon(self, t: float) -> None:
         """Too long for a rep (a posture change): start afresh from where the leg is now."""
