@@ -1,61 +1,52 @@
 """Causal calf-raise detector, one sample at a time.
 
-How it sees a rep, whatever the strap's orientation:
+A calf raise moves the strap two ways at once, and the detector watches both:
 
-* **Tilt.** The gyro, less a bias learned while the leg is idle, is integrated into the
-  rotation of the strap since a *rest reference* (a 3-vector, degrees). A complementary filter
-  pulls it towards the rotation that takes the reference gravity to the current low-passed
-  gravity, so bias and drift cannot pile up; the pull pauses during heel impacts and steps,
-  when the accelerometer is not measuring gravity. Rotation about gravity (heading) is dropped:
-  the accelerometer cannot see it and a calf raise does not make it.
-* **Excursion.** Before the first rep, the excursion ``e`` is the length of that tilt vector.
-  After it, the detector knows the axis reps turn about and measures ``e`` along it only,
-  from where the leg rested just before (the *bottom*): sway across the axis and a bottom
-  that drifts between reps stop counting. Just above the ankle a rep is ~1.5-6 deg; on the
-  instep ~40-50 deg. The axis is learned anew after a rest (strap adjusted, new exercise).
-* **Hysteresis.** A rep starts above a level set by the leg's own idle wobble (sway standing,
-  almost none braced on a machine) and by the usual rep size, within fixed bounds; it ends
-  below half its peak. Excursions shorter than ``MIN_REP_S`` are shake.
-* **Landing.** Once near the bottom the detector waits as long as the rest of a min-jerk
-  lowering takes (known from its steepest slope), then reports the rep. A heel impact (a shock
-  in the part of the acceleration the low-pass removes) on the way down ends the rep at once
-  and marks it ``bouncing`` (0.4-2 g against < 0.1 g for a controlled landing); a rebound
-  starts the next rep at the impact.
-* **Tempo.** Lift and lower times come from the steepest slope of each phase: a min-jerk move
-  of size A and duration T peaks at 1.875 A/T. The slopes are read from a fixed-size ring of
-  recent ``e`` values when the rep ends: bounded memory, amortised O(1) per sample.
-* **Not reps:** a tilt with no upward acceleration (sway, a shift of weight), a swing faster
-  than a heel can rise (a step), a heel strike in mid-movement, anything far bigger than the
-  usual rep or longer than ``MAX_REP_S``.
+* **T, the tilt channel.** The gyro rate (less a bias learned whenever the leg is still)
+  projected on the axis the leg turns about. That axis is learned from the rotation angle of
+  the last second or so (principal direction, by power iteration), so the strap can sit any
+  way round; fast small wobble (balancing on one leg) has a large rate but little angle and
+  does not take it over. Just above the ankle a rep turns the shank 1-6 deg; seated it is
+  ~6 deg; on the instep the foot pitches ~45 deg.
+* **V, the vertical channel.** The length of the low-passed acceleration less its value at
+  rest is the vertical acceleration whatever the orientation (to first order); integrated with
+  a leak it is a vertical velocity in cm/s. A heel rise lifts the leg 3-9 cm, so this channel
+  sees the hack-squat sled and the leg press, where the shank hardly turns, and is blind to
+  sway and wobble, which turn the shank without lifting it. Heel strikes zero it (the leg
+  stops), and a lasting offset (a new posture) resets its rest level.
+
+Each channel is cut into **lobes**: runs of one sign from near zero to near zero that reach an
+on-level above the channel's own noise. A rep is a lift lobe followed, after at most a held top,
+by a lowering lobe. In T the two lobes are the lift and the lowering themselves, with areas of
+about the rep's rotation each. V is band-limited, so a slow rep shows as up / top / up:
+the rep is an up lobe followed by the (larger) top lobe. Which T sign is the lift comes from V
+(tilt that goes with rising is the lift) when the two agree clearly, otherwise from the leg's
+habits: the first movement after a rest is a lift, a movement ending in a heel strike was a
+lowering. V's lift sign is physics: a heel rise accelerates the leg up.
+
+**Fusion.** A rep seen by both channels is counted. A rep seen by one channel only is counted
+when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the usual size for
+that channel) or, after waiting ``HOLD_S`` for the other channel, when it is clearly a rep on
+its own. Not reps: a heel strike in the middle of a movement (walking), phases faster than a
+heel can rise, swings far bigger than the usual rep.
+
+**Flags and timing.** Lift and lower times come from the lobes (a min-jerk move of size A and
+duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them. A rep is
+reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact of at least
+``SHOCK_BOUNCE_G`` at the landing marks it ``bouncing`` (controlled landings are < 0.1 g,
+bounces 0.4-2 g) and ends it at the impact.
+
+Per-sample work is O(1) and memory is fixed. Time constants are in seconds, so behaviour does
+not depend on the sample rate.
 """
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
-import numpy as np
-
 from counter.config import CounterConfig
 from counter.events import BOUNCING, TOO_FAST
 from counter.sample import Sample
-
-DEG_PER_G = 57.29578
-# Min-jerk profile: fraction of the movement time spent between 10 % and 90 % of the travel,
-# and the fraction before 10 % (equal to the fraction after 90 %).
-_MJ_10_90 = 0.5062
-_MJ_0_10 = 0.2469
-
-
-def _mj_remaining(level: float) -> float:
-    """Share of a min-jerk lowering still to go once it is down to ``level`` of its height."""
-    lo, hi = 0.0, 1.0
-    for _ in range(40):
-        v = 0.5 * (lo + hi)
-        if 1.0 - (10 * v ** 3 - 15 * v ** 4 + 6 * v ** 5) > level:
-            lo = v
-        else:
-            hi = v
-    return 1.0 - lo
 
 
 class DetectedRep(NamedTuple):
@@ -72,133 +63,315 @@ class DetectedRep(NamedTuple):
     flags: tuple[str, ...]
 
 
-# Detector constants. Time constants are in seconds so behaviour does not depend on the
-# sample rate; levels are degrees of excursion or g. They were checked on two disjoint halves
-# of the labelled traces, not fitted to one recording.
-TAU_LP_S = 0.06            # two cascaded EMAs: ~2.5 Hz low-pass, keeps rep shape, drops shake
+# Detector constants. Levels are deg/s and deg (T), cm/s and cm (V) or g. They were checked
+# on two disjoint halves of the labelled traces and at 25-400 Hz, not fitted to one recording.
+MAX_GAP_S = 0.25           # a longer hole in the timestamps restarts the motion state
+TAU_LP_S = 0.05            # two cascaded EMAs on the accelerometer: ~3 Hz, drops shake
+TAU_GYRO_S = 0.04          # gyro smoothing
 TAU_SHOCK_S = 0.05         # decay of the impact envelope
-TAU_BIAS_S = 4.0           # gyro bias learned while idle...
-BIAS_MAX_DPS = 5.0         # ...from rates under this (real motion is not bias)
-TAU_FUSE_S = 0.7           # accelerometer pull on the gyro-integrated tilt
-FUSE_SHOCK_G = 0.08        # no pull when the fast part of the acceleration exceeds this...
-FUSE_DEV_G = 0.05          # ...or |a| is this far from 1 g (the leg is accelerating)...
-FUSE_HOLDOFF_S = 0.5       # ...nor until the low-pass has forgotten it
-TAU_REF_S = 4.0            # rest reference follows slow sway and settling while idle
-TAU_IDLE_S = 3.0           # average idle wobble of e
-ON_MIN_DEG = 0.6           # a rep starts above the largest of: this...
-IDLE_FACTOR = 2.0          # ...this many times the idle wobble...
-ON_FRACTION = 0.3          # ...this share of the usual rep...
-ON_MAX_DEG = 1.5           # ...but never above this (odd movements must not deafen it)
-OFF_FRACTION = 0.5         # a rep ends below this share of its peak
-AXIS_MIN_REPS = 1          # reps seen before the detector trusts their rotation axis
-AXIS_WEIGHT = 0.2          # how fast the axis follows new reps
-AXIS_FORGET_S = 12.0       # idle this long (a rest between sets): relearn the axis
-TAU_BASE_S = 0.7           # the bottom follows the idle leg this fast...
-BASE_DOWN_GAIN = 4.0       # ...and this many times faster when the leg is lower...
-BASE_FREEZE = 0.3          # ...but stops once it rises this share of ON_MIN_DEG
-MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
-MIN_REP_S = 0.35           # shorter excursions are shake, not reps
-MAX_REP_S = 9.0            # longer ones are posture changes
-STALL_S = 4.0              # a top held this long without moving is a new posture (holds <= 1.5 s)
-STALL_FRACTION = 0.1       # ...where "without moving" is within this share of the peak
-MAX_VS_TYPICAL = 3.5       # a swing this many times the usual rep is a step, not a rep
-MAX_FIRST_DEG = 70.0       # before the rep size is known, bigger swings are not reps
-MIN_LIFT_G = 0.0025        # a heel lift of 3 cm in 3 s still accelerates the leg ~2 mg up
-MAX_GAP_S = 0.25           # a longer hole in the timestamps resets the motion state
+TAU_STILL_S = 0.25         # the leg is still when rate and acceleration stay near their
+STILL_DPS = 1.0            # ...quarter-second averages (within this)...
+STILL_G = 0.004            # ...and this...
+STILL_FOR_S = 0.3          # ...for this long; then the gyro bias is learned
+TAU_BIAS_S = 4.0           # (fast, 0.5 s, until 3 s of stillness have been seen)
+TAU_ANGLE_S = 0.7          # rotation angle of the last second or so, for the axis
+ANGLE_CLIP_DEG = 8.0       # a sit-down or a stride must not own the axis
+TAU_AXIS_S = 20.0          # memory of the axis
+TAU_AGREE_S = 30.0         # memory of how tilt and vertical velocity move together
+AGREE_MIN = 0.2            # correlation above which V says which tilt is the lift
+TAU_REST_G_S = 2.0         # |a| at rest follows the leg this fast...
+REST_BAND_G = 0.02         # ...while within this of it; outside it for...
+REST_SNAP_S = 1.0          # ...this long is a new posture: start from there
+TAU_VERT_S = 1.0           # leak of the vertical velocity
+SHOCK_STOP_G = 0.3         # a heel strike this hard stops the leg...
+STOP_HOLD_S = 0.15         # ...and the low-pass rings this long after it
+TAU_NOISE_S = 10.0         # a channel's noise level rises this slowly (falls 10x faster)
+
+T_ON_DPS = 1.0             # T lobe on-level: at least this...
+T_ON_NOISE = 3.0           # ...and this many times the channel noise
+T_MIN_DEG = 0.6            # smallest lobe worth pairing
+V_ON_CMS = 0.8             # V lobe on-level: at least this...
+V_ON_NOISE = 4.0           # ...and this many times the channel noise
+V_MIN_CM = 0.8             # smallest V top lobe worth counting
+END_FRACTION = 0.1         # a lobe ends below this share of its peak (or near the noise)
+MERGE_GAP_S = 0.6          # same-sign lobes this close are one (a long hold splits a lowering)
+HOLD_MAX_S = 2.2           # longest gap from lift to lowering (holds are <= 1.5 s)
+AREA_RATIO_MAX = 6.0       # lift and lowering of one rep are alike in size
+REST_BEFORE_LIFT_S = 3.0   # after this long without a lobe the next movement is a lift
+EDGE_S = 0.12              # a shock this close to a lobe's start is the previous landing
+LANDED_SHARE = 0.8         # ...and one after this share of the travel is this landing
+SHOCK_WALK_G = 0.8         # a heel strike this hard in the middle of a movement is a step
 SHOCK_BOUNCE_G = 0.2       # heel impact of a bouncing rep (controlled landings < 0.1 g)
-SHOCK_WALK_G = 0.8         # an impact this hard in the middle of a movement is a step
-LANDED_FRACTION = 0.25     # e under this share of the peak: the heel is nearly down
-LANDED_MARGIN_S = 0.1      # after the heel should be down, watch this long for an impact...
-LANDED_WAIT_MAX_S = 0.4    # ...but never longer than this after "nearly down"
-BOUNCE_CONFIRM_S = 0.1     # after an impact, a rebound shows within this
-SETTLE_MAX_S = 1.5         # longest wait for the heel to settle after the end crossing
-TAU_SLOPE_S = 0.03         # smoothing of the running slope of e
-SLOPE_SPAN_S = 0.04        # slope of the stored e measured over this span
-RING_S = 10.0              # ring of recent e values, covers the longest rep
-_MJ_REMAIN_LANDED = _mj_remaining(LANDED_FRACTION)
+MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
+MAX_PHASE_S = 4.0          # slowest
+TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
+SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the set under way
+IN_SET_FRACTION = 0.4      # in a set, a rep seen by one channel counts from this share...
+MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channel
+ALONE_MIN_DEG = 2.5        # outside a set, a tilt-only rep must be at least this...
+ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-down)
+T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
+ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this
+HOLD_S = 0.6               # wait this long for the other channel to confirm
+V_VOTE = 1.0               # weight of V's say on which tilt is the lift
+V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
+BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
+IMPACT_BEFORE_S = 0.3      # ...or this long before it
+DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
 
 
-class _Coeffs(NamedTuple):
-    """Filter gains for one sample interval (1 - exp(-dt/tau), or exp(-dt/tau) for decay)."""
+class _Lobe(NamedTuple):
+    sign: int
+    t_start: float
+    t_peak: float
+    t_end: float
+    area: float       # deg (T) or cm (V)
+    peak: float       # |rate| at its peak
+    mid_shock: float  # largest shock in the middle of the movement, g (0 if none)
+    end_shock: float  # shock envelope when the lobe ended, g
+    lift_cms: float   # largest vertical speed during the lobe, cm/s (T lobes)
+
+
+class _LobeTracker:
+    """Lobes of a velocity-like signal: runs of one sign that reach the on-level, from the
+    last time the signal was near zero to the next time it is back near zero."""
+
+    def __init__(self, on_min: float, on_noise: float):
+        self.on_min = on_min
+        self.on_noise = on_noise
+        self.floor = 0.3 * on_min / on_noise
+        self.noise = on_min / on_noise
+        self.sign = 0
+        self.t_low = 0.0
+        self.area = 0.0
+        self.peak = 0.0
+        self.t_peak = 0.0
+        self.shock = 0.0
+        self.t_shock = 0.0
+        self.area_at_shock = 0.0
+        self.aux = 0.0
+
+    def _restart(self, t: float) -> None:
+        self.t_low = t
+        self.area = 0.0
+        self.peak = 0.0
+        self.shock = 0.0
+        self.aux = 0.0
+
+    def update(self, t: float, x: float, dt: float, k_noise: float, shock: float,
+               aux: float = 0.0) -> _Lobe | None:
+        done = None
+        ax = x if x >= 0.0 else -x
+        near_zero = 1.5 * self.noise
+        if self.sign != 0 and x * self.sign < max(near_zero, END_FRACTION * self.peak):
+            # A strike near the start is the previous landing, one late in the travel is this
+            # one's; walking strikes the heel mid-swing.
+            mid = self.shock if (self.t_shock > self.t_low + EDGE_S
+                                 and abs(self.area_at_shock) < LANDED_SHARE * abs(self.area)) else 0.0
+            done = _Lobe(self.sign, self.t_low, self.t_peak, t, self.area, self.peak, mid, shock, self.aux)
+            self.sign = 0
+            self._restart(t)
+        if self.sign == 0 and (ax < near_zero or (self.area != 0.0 and (x > 0.0) != (self.area > 0.0))):
+            self._restart(t)
+        self.area += x * dt
+        if ax > self.peak:
+            self.peak = ax
+            self.t_peak = t
+        if shock > self.shock:
+            self.shock = shock
+            self.t_shock = t
+            self.area_at_shock = self.area
+        if aux > self.aux:
+            self.aux = aux
+        if self.sign == 0:
+            if ax > self.on_min and ax > self.on_noise * self.noise:
+                self.sign = 1 if x > 0.0 else -1
+            else:
+                self.noise += (k_noise if ax > self.noise else 10.0 * k_noise) * (ax - self.noise)
+                if self.noise < self.floor:
+                    self.noise = self.floor
+        return done
+
+
+class _Pairer:
+    """Turns a channel's lobes into (lift, lowering) pairs.
+
+    ``top_mode`` (V): the rep is an up lobe followed by the top lobe; the up lobe can be small.
+    Otherwise (T): lift and lowering lobes of similar size.
+    """
+
+    def __init__(self, on_min: float, on_noise: float, area_min: float, top_mode: bool, lift_sign: int = 0):
+        self.lobes = _LobeTracker(on_min, on_noise)
+        self.area_min = area_min
+        self.top_mode = top_mode
+        self.fixed_sign = lift_sign  # set from outside when another channel knows it
+        self.lift_sign = lift_sign
+        self.votes = 0.0
+        self.pending: _Lobe | None = None  # the lift lobe waiting for its lowering
+        self.last: _Lobe | None = None
+        self.last_lift: _Lobe | None = None
+        self.recent: list[_Lobe] = []  # the last few lobes, for the other channel to vote on
+
+    def vote(self, sign: int, weight: float = 1.0) -> None:
+        """Evidence that lobes of ``sign`` are lifts."""
+        self.votes = 0.8 * self.votes + weight * sign
+
+    def feed(self, lobe: _Lobe) -> tuple[_Lobe, _Lobe] | None:
+        rc = self.recent
+        rc.append(lobe)
+        if len(rc) > 4:
+            del rc[0]
+        prev = self.last
+        if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S:
+            lobe = _Lobe(lobe.sign, prev.t_start, prev.t_peak if prev.peak > lobe.peak else lobe.t_peak,
+                         lobe.t_end, prev.area + lobe.area, max(prev.peak, lobe.peak),
+                         max(prev.mid_shock, lobe.mid_shock), lobe.end_shock, max(prev.lift_cms, lobe.lift_cms))
+            if self.pending is prev:
+                self.pending = self.last = lobe
+                return None
+        after_rest = prev is None or lobe.t_start - prev.t_end >= REST_BEFORE_LIFT_S
+        self.last = lobe
+        if self.lift_sign != 0 and lobe.sign == self.lift_sign:
+            self.last_lift = lobe
+            if self.top_mode:
+                self.pending = lobe
+                return None
+        if abs(lobe.area) < self.area_min:
+            return None
+        if after_rest:
+            # After a rest the leg is at the bottom: the first movement is a lift.
+            self.vote(lobe.sign)
+        if lobe.end_shock >= SHOCK_BOUNCE_G:
+            # A movement that ends in a heel strike was a lowering.
+            self.vote(-lobe.sign)
+        if self.fixed_sign:
+            self.lift_sign = self.fixed_sign
+        elif self.votes != 0.0:
+            self.lift_sign = 1 if self.votes > 0.0 else -1
+        p = self.pending
+        if self.top_mode:
+            if lobe.sign == self.lift_sign:
+                self.pending = lobe
+            elif p is not None and lobe.t_start - p.t_end <= HOLD_MAX_S:
+                self.pending = None
+                return p, lobe
+            return None
+        if (p is not None and lobe.sign == -p.sign and lobe.t_start - p.t_end <= HOLD_MAX_S
+                and (self.lift_sign == 0 or p.sign == self.lift_sign)):
+            r = abs(lobe.area) / abs(p.area)
+            if 1.0 / AREA_RATIO_MAX <= r <= AREA_RATIO_MAX:
+                self.pending = None
+                return p, lobe
+        self.pending = lobe if self.lift_sign == 0 or lobe.sign == self.lift_sign else None
+        return None
+
+
+class _Candidate:
+    """A rep one channel has seen, on its way to being counted and reported."""
+
+    __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at")
+
+    def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
+        self.ch = ch
+        self.start = up.t_start
+        self.top = 0.5 * (up.t_end + dn.t_start)
+        self.end = self.lobe_end = dn.t_end
+        self.t = t
+        self.size = abs(up.area)
+        self.top_size = abs(dn.area)
+        self.lift_s = lift_s
+        self.lower_s = lower_s
+        self.hold_s = max(0.0, dn.t_start - up.t_end)
+        self.rom_deg = rom_deg
+        self.bounce = dn.end_shock >= SHOCK_BOUNCE_G
+        self.lift_cms = max(up.lift_cms, dn.lift_cms)
+        self.seen = {ch}
+        self.report_at = 0.0
+
+    def same_rep(self, other: _Candidate) -> bool:
+        """One rep when the intervals overlap by half the shorter one."""
+        ov = min(self.lobe_end, other.lobe_end) - max(self.start, other.start)
+        return ov >= 0.5 * min(self.lobe_end - self.start, other.lobe_end - other.start)
+
+
+class _Gains(NamedTuple):
+    """Filter gains for one sample interval: 1 - exp(-dt/tau), or exp(-dt/tau) for leaks."""
 
     lp: float
-    shock_decay: float
-    base: float
-    slope: float
-    warm: float
-    idle: float
-    ref: float
+    gyro: float
+    shock: float
+    still: float
+    bias_fast: float
     bias: float
-    fuse: float
+    angle: float
+    axis: float
+    agree: float
+    rest_g: float
+    vert: float
+    noise: float
+    display: float
 
 
-def _coeffs(dt: float) -> _Coeffs:
+def _gains(dt: float) -> _Gains:
     def g(tau: float) -> float:
         return 1.0 - math.exp(-dt / tau)
-    return _Coeffs(g(TAU_LP_S), math.exp(-dt / TAU_SHOCK_S), g(TAU_BASE_S), g(TAU_SLOPE_S), g(0.1),
-                   g(TAU_IDLE_S), g(TAU_REF_S), g(TAU_BIAS_S), dt / TAU_FUSE_S)
+
+    return _Gains(g(TAU_LP_S), g(TAU_GYRO_S), math.exp(-dt / TAU_SHOCK_S), g(TAU_STILL_S), g(0.5),
+                  g(TAU_BIAS_S), math.exp(-dt / TAU_ANGLE_S), g(TAU_AXIS_S), g(TAU_AGREE_S),
+                  g(TAU_REST_G_S), math.exp(-dt / TAU_VERT_S), g(TAU_NOISE_S),
+                  math.exp(-dt / DISPLAY_TAU_S))
 
 
 class RepDetector:
-    """Streaming rep detector. ``update`` takes one sample and returns a rep when one ends.
+    """Streaming rep detector. ``update`` takes one sample and returns a rep when one is
+    reported (at most one per sample; a second waits for the next sample).
 
-    ``signal`` is the current excursion in degrees (for the live plot), ``phase`` is
-    "idle", "up" (rep in progress) or "settling".
+    ``signal`` is the tilt excursion in degrees (for the live plot); ``phase`` is "idle",
+    "up" (a lift under way) or "settling" (counted, waiting for the heel to land).
     """
 
-    def __init__(self, config: CounterConfig, max_rate_hz: float = 1000.0):
+    def __init__(self, config: CounterConfig):
         self.too_fast_s = config.too_fast_s
-        self._ring_n = int(RING_S * max_rate_hz) + 1
-        self._ring_t = np.zeros(self._ring_n)
-        self._ring_e = np.zeros(self._ring_n)
         self._dt_key = -1.0
-        self._k = _coeffs(0.01)
-        self._bias_known = False  # the gyro bias survives a gap: it is the chip's, not the leg's
-        self._recent_peaks: list[float] = []  # sizes of the last few reps (at most 5)
-        self._idle_deg = 0.5  # average excursion while idle (sway, wobble)
-        self._axis_sum = [0.0, 0.0, 0.0]  # smoothed direction of rotation at the top of reps
-        self._axis = [0.0, 0.0, 0.0]      # its unit vector, sensor frame
-        self._axis_n = 0
-        self._t_last_rep = -math.inf
-        self._typical_deg = 0.0  # their median
+        self._k = _gains(0.01)
+        # Learned about the chip and the leg: kept across gaps.
+        self._bias = [0.0, 0.0, 0.0]
+        self._still_s = 0.0
+        self._cov = [1e-6, 0.0, 0.0, 1e-6, 0.0, 1e-6]  # xx xy xz yy yz zz of the angle
+        self._axis = [1.0, 0.0, 0.0]
+        self._agree = [0.0, 0.0, 0.0]  # E[rate * vertical velocity], sensor frame
+        self._ww = 0.0
+        self._uu = 0.0
+        self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_MIN_DEG, top_mode=False)
+        self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_MIN_CM, top_mode=True, lift_sign=1)
+        self._recent: dict[str, list[float]] = {"T": [], "V": []}
+        self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
+        self._last: _Candidate | None = None     # the last rep counted
+        self._held: _Candidate | None = None     # seen by one channel, waiting for the other
+        self._landing: _Candidate | None = None  # counted, not reported until the heel is down
+        self._out: list[DetectedRep] = []
+        self._t_impact = -math.inf
+        self.signal = 0.0
+        self.phase = "idle"
         self.reset()
 
     def reset(self) -> None:
-        """Forget the motion state (after a gap or a fault). Learned rep size is kept."""
+        """Forget the motion state (after a gap or a fault); what was learned is kept."""
         self._t_prev: float | None = None
         self._lp1 = [0.0, 0.0, 0.0]
         self._lp2 = [0.0, 0.0, 0.0]
-        self._ref = [0.0, 0.0, 0.0]
-        self._phi = [0.0, 0.0, 0.0]
-        self._phi_peak = [0.0, 0.0, 0.0]
-        self._base = 0.0
-        self._base_ok = False
-        self._t_jolt = -math.inf
-        self._de = 0.0         # smoothed d(e)/dt, deg/s
-        self._down_rate = 0.0  # steepest descent of the current rep so far, deg/s
-        if not self._bias_known:
-            self._bias = [0.0, 0.0, 0.0]
-        self._warm_s = 0.0
+        self._rate = list(self._bias)
+        self._rate_avg = list(self._bias)
+        self._acc_avg = [0.0, 0.0, 0.0]
+        self._angle = [0.0, 0.0, 0.0]
+        self._t_moved = 0.0
         self._shock = 0.0
-        self._state = 0  # 0 idle, 1 moving, 2 ended (waiting to confirm)
-        self._ring_i = 0
-        self._ring_count = 0
-        self._t_below = 0.0   # last time e was under the start level while idle
-        self._peak = 0.0
-        self._t_start = 0.0
-        self._max_shock_mid = 0.0
-        self._t_end_cross = 0.0
-        self._end_shock = 0.0
-        self._t_end_shock = 0.0
-        self._t_peak = 0.0
-        self._vert_g = 0.0
-        self._min_after = 0.0
-        self._t_min_after = 0.0
-        self._t_landed: float | None = None
-        self._stall_e = 0.0
-        self._t_stall = 0.0
+        self._rest_g = 1.0
+        self._t_rest_ok = 0.0
+        self._t_stop = -math.inf
+        self._u_cms = 0.0
         self.signal = 0.0
-        self.phase = "idle"
 
     def gap(self, t_s: float, duration_s: float) -> None:
         """Samples were lost: a half-seen movement is dropped, never counted twice."""
@@ -208,340 +381,263 @@ class RepDetector:
         t = s[0]
         tp = self._t_prev
         self._t_prev = t
-        if tp is None:
-            self._lp1 = [s[1], s[2], s[3]]
-            self._lp2 = [s[1], s[2], s[3]]
-            self._ref = [s[1], s[2], s[3]]
-            self._warm_s = 0.0
-            return None
+        if tp is None or not 0.0 < t - tp <= MAX_GAP_S:
+            self._restart_at(s)
+            self._settle(t)
+            return self._out.pop(0) if self._out else None
         dt = t - tp
-        if dt > MAX_GAP_S or dt <= 0.0:
-            self.reset()
-            self._t_prev = t
-            self._lp1 = [s[1], s[2], s[3]]
-            self._lp2 = [s[1], s[2], s[3]]
-            self._ref = [s[1], s[2], s[3]]
-            return None
-        # Sensor-clocked samples share one interval: compute the gains once per interval.
         if not -5e-7 < dt - self._dt_key < 5e-7:
+            # Sensor-clocked samples share one interval: compute the gains once per interval.
             self._dt_key = dt
-            self._k = _coeffs(dt)
-        k_ = self._k
-        a = k_.lp
+            self._k = _gains(dt)
+        k = self._k
+
+        # Accelerometer: low-pass, impact envelope, |a|.
         l1, l2 = self._lp1, self._lp2
         ax, ay, az = s[1], s[2], s[3]
+        a = k.lp
         l1[0] += a * (ax - l1[0]); l1[1] += a * (ay - l1[1]); l1[2] += a * (az - l1[2])
         l2[0] += a * (l1[0] - l2[0]); l2[1] += a * (l1[1] - l2[1]); l2[2] += a * (l1[2] - l2[2])
-        # Impact: the fast part of the acceleration the low-pass took out.
         hx, hy, hz = ax - l1[0], ay - l1[1], az - l1[2]
-        shock_now = math.sqrt(hx * hx + hy * hy + hz * hz)
-        decay = k_.shock_decay
-        self._shock = max(shock_now, self._shock * decay)
+        sh = math.sqrt(hx * hx + hy * hy + hz * hz)
+        shock = self._shock * k.shock
+        if sh > shock:
+            shock = sh
+        self._shock = shock
+        if shock >= SHOCK_BOUNCE_G:
+            self._t_impact = t
+        mag_g = math.sqrt(l2[0] * l2[0] + l2[1] * l2[1] + l2[2] * l2[2])
 
-        r = self._ref
-        dx, dy, dz = l2[0] - r[0], l2[1] - r[1], l2[2] - r[2]
+        # Gyro: smoothed rate; the bias is learned while rate and acceleration both stay near
+        # their recent averages (a slow lowering changes the tilt, so it is not stillness).
+        r, ra, aa = self._rate, self._rate_avg, self._acc_avg
+        g = k.gyro
+        r[0] += g * (s[4] - r[0]); r[1] += g * (s[5] - r[1]); r[2] += g * (s[6] - r[2])
+        st = k.still
+        ra[0] += st * (r[0] - ra[0]); ra[1] += st * (r[1] - ra[1]); ra[2] += st * (r[2] - ra[2])
+        aa[0] += st * (l2[0] - aa[0]); aa[1] += st * (l2[1] - aa[1]); aa[2] += st * (l2[2] - aa[2])
+        dw = (r[0] - ra[0]) ** 2 + (r[1] - ra[1]) ** 2 + (r[2] - ra[2]) ** 2
+        da = (l2[0] - aa[0]) ** 2 + (l2[1] - aa[1]) ** 2 + (l2[2] - aa[2]) ** 2
+        if dw > STILL_DPS * STILL_DPS or da > STILL_G * STILL_G or shock > 0.05:
+            self._t_moved = t
         b = self._bias
-        ph = self._phi
-        wx, wy, wz = s[4] - b[0], s[5] - b[1], s[6] - b[2]
-        ph[0] += wx * dt; ph[1] += wy * dt; ph[2] += wz * dt
-        # Tilt seen by the accelerometer: rotation taking the reference gravity to the current
-        # one (a' = a - phi x a for a small rotation phi), i.e. phi_perp = a_now x a_ref.
-        nr = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]) or 1.0
-        nl = math.sqrt(l2[0] * l2[0] + l2[1] * l2[1] + l2[2] * l2[2]) or 1.0
-        ux, uy, uz = r[0] / nr, r[1] / nr, r[2] / nr
-        k = DEG_PER_G / (nr * nl)
-        tx = (l2[1] * r[2] - l2[2] * r[1]) * k
-        ty = (l2[2] * r[0] - l2[0] * r[2]) * k
-        tz = (l2[0] * r[1] - l2[1] * r[0]) * k
-        par = ph[0] * ux + ph[1] * uy + ph[2] * uz
-        # Complementary filter: the gyro carries the shape, the accelerometer pulls the tilt
-        # back so bias and drift cannot pile up over a set.
-        # Only tilt is kept: rotation about gravity (heading) is invisible to the accelerometer,
-        # so gyro bias would make it drift, and a calf raise does not turn the leg about gravity.
-        # During a heel impact or a step the accelerometer is not gravity: trust the gyro.
-        if shock_now > FUSE_SHOCK_G or abs(nl - nr) > FUSE_DEV_G:
-            self._t_jolt = t
-        kc = k_.fuse if t - self._t_jolt > FUSE_HOLDOFF_S else 0.0
-        ph[0] += kc * (tx - (ph[0] - par * ux)) - par * ux
-        ph[1] += kc * (ty - (ph[1] - par * uy)) - par * uy
-        ph[2] += kc * (tz - (ph[2] - par * uz)) - par * uz
-        st = self._state
-        if self._axis_n and st == 0 and t - self._t_last_rep > AXIS_FORGET_S:
-            # Between sets people adjust the strap or change exercise: learn the axis anew.
-            self._axis_n = 0
-            self._axis_sum = [0.0, 0.0, 0.0]
-        if self._axis_n >= AXIS_MIN_REPS:
-            # Once the reps have shown their axis, only rotation along it counts, measured
-            # from where the leg rested just before: sway across the axis and a bottom
-            # position that drifts between reps no longer read as excursion.
-            u = self._axis
-            pr = ph[0] * u[0] + ph[1] * u[1] + ph[2] * u[2]
-            if not self._base_ok:
-                # A new or updated axis: measure from where the leg is now.
-                self._base = pr
-                self._base_ok = True
-            elif st == 0:
-                lead = pr - self._base
-                ab = k_.base
-                if lead < 0.0:
-                    self._base += ab * BASE_DOWN_GAIN * lead
-                elif lead < BASE_FREEZE * ON_MIN_DEG:
-                    self._base += ab * lead
-            e = pr - self._base
-            if e < 0.0:
-                e = 0.0
+        if t - self._t_moved > STILL_FOR_S:
+            self._still_s += dt
+            kb = k.bias if self._still_s > 3.0 else k.bias_fast
+            b[0] += kb * (r[0] - b[0]); b[1] += kb * (r[1] - b[1]); b[2] += kb * (r[2] - b[2])
+        wx, wy, wz = r[0] - b[0], r[1] - b[1], r[2] - b[2]
+
+        # Rep axis: principal direction of the recent rotation angle (power iteration).
+        ph = self._angle
+        la = k.angle
+        ph[0] = ph[0] * la + wx * dt; ph[1] = ph[1] * la + wy * dt; ph[2] = ph[2] * la + wz * dt
+        pn = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
+        q = ANGLE_CLIP_DEG / pn if pn > ANGLE_CLIP_DEG else 1.0
+        px, py, pz = ph[0] * q, ph[1] * q, ph[2] * q
+        c = self._cov
+        kc = k.axis
+        c[0] += kc * (px * px - c[0]); c[1] += kc * (px * py - c[1]); c[2] += kc * (px * pz - c[2])
+        c[3] += kc * (py * py - c[3]); c[4] += kc * (py * pz - c[4]); c[5] += kc * (pz * pz - c[5])
+        u = self._axis
+        nx = c[0] * u[0] + c[1] * u[1] + c[2] * u[2]
+        ny = c[1] * u[0] + c[3] * u[1] + c[4] * u[2]
+        nz = c[2] * u[0] + c[4] * u[1] + c[5] * u[2]
+        nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+        if nn > 0.0:
+            u[0], u[1], u[2] = nx / nn, ny / nn, nz / nn
+        w = wx * u[0] + wy * u[1] + wz * u[2]
+
+        # Vertical velocity from |a|: zero while a heel strike rings, rest level from the
+        # quiet leg, a lasting offset (new posture, the bias projects differently) restarts it.
+        if shock > SHOCK_STOP_G:
+            self._t_stop = t
+        if t - self._t_stop < STOP_HOLD_S:
+            self._u_cms = 0.0
         else:
-            e = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
-        self._de += k_.slope * ((e - self.signal) / dt - self._de)  # signal: the previous e
-        self.signal = e
+            dm = mag_g - self._rest_g
+            if -REST_BAND_G < dm < REST_BAND_G:
+                self._rest_g += k.rest_g * dm
+                self._t_rest_ok = t
+            elif t - self._t_rest_ok > REST_SNAP_S:
+                self._rest_g = mag_g
+                self._u_cms = 0.0
+                self._t_rest_ok = t
+                dm = 0.0
+            self._u_cms = self._u_cms * k.vert + dm * 980.665 * dt
+        v = self._u_cms
 
-        # Ring of e for phase timing.
-        i = self._ring_i
-        self._ring_t[i] = t
-        self._ring_e[i] = e
-        i += 1
-        self._ring_i = 0 if i == self._ring_n else i
-        if self._ring_count < self._ring_n:
-            self._ring_count += 1
+        # Which tilt sign is the lift: the one that goes with rising, when the two channels
+        # clearly move together (seated raises barely lift the leg: there the pairer votes).
+        ag = self._agree
+        kg = k.agree
+        ag[0] += kg * (wx * v - ag[0]); ag[1] += kg * (wy * v - ag[1]); ag[2] += kg * (wz * v - ag[2])
+        self._ww += kg * (w * w - self._ww)
+        self._uu += kg * (v * v - self._uu)
+        rho = (ag[0] * u[0] + ag[1] * u[1] + ag[2] * u[2]) / math.sqrt(self._ww * self._uu + 1e-12)
+        self.T.fixed_sign = 1 if rho > AGREE_MIN else (-1 if rho < -AGREE_MIN else 0)
 
-        if self._warm_s < 0.5:
-            self._warm_s += dt
-            ar = k_.warm
-            r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
-            if not self._bias_known:
-                b[0] += ar * wx; b[1] += ar * wy; b[2] += ar * wz
-            ph[0] = ph[1] = ph[2] = 0.0
-            return None
-
-        # Start level: above the leg's own idle wobble (sway when standing, almost none on a
-        # machine), a share of the usual rep, within fixed bounds.
-        if st != 1:  # the rising state does not need it; it is most samples during a set
-            on = ON_FRACTION * self._typical_deg
-            idle_on = IDLE_FACTOR * self._idle_deg
-            if idle_on > on:
-                on = idle_on
-            if on < ON_MIN_DEG:
-                on = ON_MIN_DEG
-            elif on > ON_MAX_DEG:
-                on = ON_MAX_DEG
-        if st == 0:
-            self._idle_deg += k_.idle * (e - self._idle_deg)
-            if e < 0.35 * on:
-                self._t_below = t
-            if e > on:
-                self._begin(self._t_below, e)
-            else:
-                ar = k_.ref
-                r[0] += ar * dx; r[1] += ar * dy; r[2] += ar * dz
-                ph[0] -= ar * ph[0]; ph[1] -= ar * ph[1]; ph[2] -= ar * ph[2]
-                if wx * wx + wy * wy + wz * wz < BIAS_MAX_DPS * BIAS_MAX_DPS:
-                    ab = k_.bias
-                    b[0] += ab * wx; b[1] += ab * wy; b[2] += ab * wz
-                    self._bias_known = True
-            return None
-        if st == 1:
-            if e > self._peak:
-                self._peak = e
-                self._t_peak = t
-                pk = self._phi_peak
-                pk[0], pk[1], pk[2] = ph
-            if e > 0.85 * self._peak or t - self._t_peak < 0.1:
-                if self._shock > self._max_shock_mid:
-                    self._max_shock_mid = self._shock
-            elif self._shock >= SHOCK_BOUNCE_G:
-                # The heel hit the ground on the way down: this rep is over, whatever the
-                # tilt says, and a rebound starts the next one at once.
-                self._settle(t, e, self._shock, t)
-                return None
-            dv = abs(nl - nr)  # vertical acceleration, to first order whatever the tilt
-            if dv > self._vert_g:
-                self._vert_g = dv
-            if -self._de > self._down_rate and e < self._peak:
-                self._down_rate = -self._de
-            if t - self._t_start > MAX_REP_S:
-                return self._abandon(t)
-            if abs(e - self._stall_e) > STALL_FRACTION * self._peak:
-                self._stall_e = e
-                self._t_stall = t
-            elif t - self._t_stall > STALL_S:
-                # Got into a machine, sat down, leant on the other leg: the leg rests in a
-                # new position. Measure from there instead of waiting for it to come back.
-                return self._abandon(t)
-            if e < OFF_FRACTION * self._peak:
-                self._settle(t, e, 0.0, t)
-            return None
-        # st == 2: the leg is back near the reference; watch for the heel impact / rebound.
-        if -self._de > self._down_rate:
-            self._down_rate = -self._de
-        if e < self._min_after:
-            self._min_after = e
-            self._t_min_after = t
-        if self._shock > self._end_shock:
-            self._end_shock = self._shock
-            self._t_end_shock = t
-        bounced = self._end_shock >= SHOCK_BOUNCE_G
-        if e < LANDED_FRACTION * self._peak:
-            if self._t_landed is None:
-                self._t_landed = t
-        if e > self._min_after + 0.5 * on:
-            if self._t_landed is None and not bounced:
-                # Came straight back up without landing: the same movement goes on.
-                self._state = 1
-                self.phase = "up"
-                return None
-            # Landed and went straight up again: this rep ends, the next has begun.
-            rep = self._finish(t)
-            self._begin(self._t_end_shock if bounced else self._t_min_after, e)
-            return rep
-        if bounced and t - self._t_end_shock >= BOUNCE_CONFIRM_S:
-            return self._finish(t)
-        if self._t_landed is not None:
-            # The heel is nearly down; on a min-jerk lowering the rest takes a known share of
-            # the lowering time (from its steepest slope). Wait that long plus a margin, so a
-            # late heel impact or rebound is still seen.
-            lower_s = 1.875 * self._peak / self._down_rate if self._down_rate > 0 else 1.0
-            wait_s = min(LANDED_WAIT_MAX_S, _MJ_REMAIN_LANDED * lower_s + LANDED_MARGIN_S)
-            if t - self._t_landed >= wait_s:
-                return self._finish(t)
-        if t - self._t_end_cross >= SETTLE_MAX_S:
-            return self._finish(t)
-        return None
-
-    def _settle(self, t: float, e: float, shock: float, t_shock: float) -> None:
-        """The leg is coming back down: wait for it to land (or rebound) before emitting."""
-        self._state = 2
-        self.phase = "settling"
-        self._t_end_cross = t
-        self._end_shock = shock
-        self._t_end_shock = t_shock
-        self._min_after = e
-        self._t_min_after = t
-        self._t_landed = None
-
-    def _begin(self, t_start: float, e: float) -> None:
-        """A rep may be under way since ``t_start``."""
-        self._state = 1
-        self.phase = "up"
-        self._peak = e
-        self._down_rate = 0.0
-        self._vert_g = 0.0
-        self._t_peak = t_start
-        self._t_start = t_start
-        self._max_shock_mid = 0.0
-        self._stall_e = e
-        self._t_stall = t_start
-
-    def _abandon(self, t: float) -> None:
-        """Too long for a rep (a posture change): start afresh from where the leg is now."""
-        self._state = 0
-        self.phase = "idle"
-        self._t_below = t
-        r = self._ref
-        r[0], r[1], r[2] = self._lp2
-        ph = self._phi
-        ph[0] = ph[1] = ph[2] = 0.0
-        return None
-
-    def _finish(self, t: float) -> DetectedRep | None:
-        """The heel is down: judge the movement, time its phases, learn from it."""
-        peak = self._peak
-        self._state = 0
-        self.phase = "idle"
-        self._t_below = t
-        t_start = self._t_start
-        t_end_cross = self._t_end_cross
-        dur = t_end_cross - t_start
-        if dur < MIN_REP_S or self._max_shock_mid > SHOCK_WALK_G:
-            return None
-        if peak > (MAX_VS_TYPICAL * self._typical_deg if self._typical_deg > 0 else MAX_FIRST_DEG):
-            return None
-        if self._vert_g < MIN_LIFT_G:
-            return None  # the leg tilted but nothing was lifted: sway or a shift of weight
-        # Read the rep's e trace back from the ring (oldest first).
-        n = self._ring_count
-        idx = (self._ring_i - n + np.arange(n)) % self._ring_n
-        ts = self._ring_t[idx]
-        es = self._ring_e[idx]
-        sel = ts >= t_start - 0.05
-        ts, es = ts[sel], es[sel]
-        k_peak = int(np.argmax(es))
-        lo, hi = 0.1 * peak, 0.9 * peak
-        up_e, up_t = es[: k_peak + 1], ts[: k_peak + 1]
-        dn_e, dn_t = es[k_peak:], ts[k_peak:]
-        t10u = _first_cross_up(up_t, up_e, lo)
-        t90u = _first_cross_up(up_t, up_e, hi)
-        t90d = _last_above(dn_t, dn_e, hi)
-        t10d = _first_cross_down(dn_t, dn_e, lo)
-        # Tempo from the steepest slope: a min-jerk move of size A and duration T peaks at
-        # 1.875 A / T. Unlike threshold crossings this ignores a slow drift into the start.
-        span = max(1, int(round(SLOPE_SPAN_S / max(1e-4, float(np.median(np.diff(ts))) if len(ts) > 2 else 0.01))))
-        if len(es) > span + 1:
-            slope = (es[span:] - es[:-span]) / np.maximum(ts[span:] - ts[:-span], 1e-6)
-            kp = min(k_peak, len(slope))
-            up_rate = float(slope[:kp].max()) if kp > 0 else 0.0
-            dn_rate = float(-slope[kp:].min()) if kp < len(slope) else 0.0
+        self.signal = self.signal * k.display + w * dt
+        self._settle(t)
+        lobe = self.T.lobes.update(t, w, dt, k.noise, shock, v if v >= 0.0 else -v)
+        if lobe is not None:
+            pair = self.T.feed(lobe)
+            if pair is not None:
+                self._candidate(t, pair, "T")
+        lobe = self.V.lobes.update(t, v, dt, k.noise, shock)
+        if lobe is not None:
+            pair = self.V.feed(lobe)
+            if pair is not None:
+                self._candidate(t, pair, "V")
+        if self._landing is not None:
+            self.phase = "settling"
+        elif self.T.lobes.sign == self.T.lift_sign != 0 or self.V.lobes.sign == 1:
+            self.phase = "up"
         else:
-            up_rate = dn_rate = 0.0
-        lift_s = 1.875 * peak / up_rate if up_rate > 0 else (t90u - t10u) / _MJ_10_90
-        lower_s = 1.875 * peak / dn_rate if dn_rate > 0 else (t10d - t90d) / _MJ_10_90
-        if lift_s < MIN_PHASE_S or lower_s < MIN_PHASE_S:
-            return None  # a swing of the leg (a step), far faster than a heel can rise
-        # A shallow slope stretches the estimate: the rep cannot have started before the
-        # movement was first seen, nor been lifting longer than it took to reach the top.
-        start_s = max(t10u - _MJ_0_10 * lift_s, float(ts[0]))
-        lift_s = min(lift_s, max(MIN_PHASE_S, t90u - start_s + _MJ_0_10 * lift_s))
-        lift_end = t90u + _MJ_0_10 * lift_s
-        hold_end = t90d - _MJ_0_10 * lower_s
-        end_s = t10d + _MJ_0_10 * lower_s
-        hold_s = max(0.0, hold_end - lift_end)
-        top_s = 0.5 * (lift_end + max(hold_end, lift_end))
-        flags: list[str] = []
-        if self._end_shock >= SHOCK_BOUNCE_G:
-            flags.append(BOUNCING)
-            end_s = self._t_end_shock
-        # The heel cannot be down later than the moment we know it is.
-        end_s = min(end_s, t)
-        if lift_s + lower_s < self.too_fast_s:
-            flags.append(TOO_FAST)
-        pk = self._phi_peak
-        npk = math.sqrt(pk[0] * pk[0] + pk[1] * pk[1] + pk[2] * pk[2])
-        if npk > 0.0:
-            asum = self._axis_sum
-            for j in range(3):
-                asum[j] = (1.0 - AXIS_WEIGHT) * asum[j] + AXIS_WEIGHT * pk[j] / npk
-            na = math.sqrt(asum[0] * asum[0] + asum[1] * asum[1] + asum[2] * asum[2]) or 1.0
-            self._axis = [asum[0] / na, asum[1] / na, asum[2] / na]
-            self._axis_n += 1
-            self._base_ok = False
-        self._t_last_rep = t
-        rp = self._recent_peaks
-        rp.append(peak)
+            self.phase = "idle"
+        return self._out.pop(0) if self._out else None
+
+    def _restart_at(self, s: Sample) -> None:
+        """First sample, or the first after a gap: filters start from it."""
+        self.reset()
+        self._t_prev = s[0]
+        self._lp1 = [s[1], s[2], s[3]]
+        self._lp2 = [s[1], s[2], s[3]]
+        self._acc_avg = [s[1], s[2], s[3]]
+        self._rest_g = math.sqrt(s[1] * s[1] + s[2] * s[2] + s[3] * s[3])
+        if self._still_s == 0.0:
+            self._rate = [s[4], s[5], s[6]]
+            self._rate_avg = [s[4], s[5], s[6]]
+
+    def _candidate(self, t: float, pair: tuple[_Lobe, _Lobe], ch: str) -> None:
+        up, dn = pair
+        if up.mid_shock > SHOCK_WALK_G or dn.mid_shock > SHOCK_WALK_G:
+            return  # a heel strike in the middle of the movement: a step
+        # Min-jerk: a move of size A over T seconds peaks at 1.875 A / T.
+        lift_s = 1.875 * abs(up.area) / up.peak
+        lower_s = 1.875 * abs(dn.area) / dn.peak
+        if not (MIN_PHASE_S <= lift_s <= MAX_PHASE_S and MIN_PHASE_S <= lower_s <= MAX_PHASE_S):
+            return
+        if ch == "T" and not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
+            return  # a heel rises and comes down at similar speeds; a step swings, then rolls
+        if ch == "T":
+            rom = abs(up.area)
+        else:
+            # V knows up from down: the tilt lobe under V's rise is a lift.
+            best, best_ov = None, 0.0
+            for lb in self.T.recent:
+                ov = min(lb.t_end, up.t_end) - max(lb.t_start, up.t_start)
+                if ov > best_ov:
+                    best, best_ov = lb, ov
+            if best is not None and best_ov > 0.5 * (up.t_end - up.t_start):
+                self.T.vote(best.sign, V_VOTE)
+            ll = self.T.last_lift
+            rom = abs(ll.area) if ll is not None and ll.t_end > up.t_start - 0.5 and ll.t_start < dn.t_end else 0.0
+        self._fuse(t, _Candidate(ch, up, dn, t, lift_s, lower_s, rom))
+
+    def _fuse(self, t: float, c: _Candidate) -> None:
+        last = self._last
+        if last is not None and c.same_rep(last):
+            # The same rep, seen by the other channel.
+            last.seen.add(c.ch)
+            self._learn(c)
+            if c.ch == "T" and last.ch == "V" and self._landing is last:
+                self._retime(last, c)
+            return
+        h = self._held
+        if h is not None and h.ch != c.ch and c.same_rep(h):
+            self._held = None
+            if self._oversized(c) or self._oversized(h):
+                return  # a stride or a sit-down, both channels moved
+            keep, other = (c, h) if c.ch == "T" else (h, c)  # tilt lobes time the phases best
+            keep.seen.add(other.ch)
+            self._learn(other)
+            self._count(t, keep)
+            return
+        if self._fits_set(c):
+            self._count(t, c)
+            return
+        if h is not None:
+            self._expire(t, force=True)
+        self._held = c
+
+    def _fits_set(self, c: _Candidate) -> bool:
+        if c.ch == "T" and c.lift_cms < T_LIFT_CMS:
+            return False
+        last = self._last
+        if last is None or c.start - last.lobe_end > SET_GAP_S:
+            return False
+        typ = self._typical[c.ch]
+        return typ > 0.0 and IN_SET_FRACTION * typ <= c.size <= MAX_VS_TYPICAL * typ
+
+    def _oversized(self, c: _Candidate) -> bool:
+        typ = self._typical[c.ch]
+        return typ > 0.0 and c.size > MAX_VS_TYPICAL * typ
+
+    def _alone_ok(self, c: _Candidate) -> bool:
+        if self._oversized(c):
+            return False
+        if c.ch == "T":
+            return ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG and c.lift_cms >= T_LIFT_CMS
+        return c.top_size >= ALONE_MIN_CM
+
+    def _expire(self, t: float, force: bool = False) -> None:
+        h = self._held
+        if h is None or (not force and t - h.t < HOLD_S):
+            return
+        self._held = None
+        if self._alone_ok(h):
+            self._count(t, h)
+
+    def _learn(self, c: _Candidate) -> None:
+        rp = self._recent[c.ch]
+        rp.append(c.size)
         if len(rp) > 5:
             del rp[0]
-        self._typical_deg = sorted(rp)[len(rp) // 2] if len(rp) >= 3 else 0.0
-        return DetectedRep(start_s, top_s, end_s, t, lift_s, hold_s, lower_s, peak, tuple(flags))
+        self._typical[c.ch] = sorted(rp)[len(rp) // 2] if len(rp) >= 2 else 0.0
 
+    def _count(self, t: float, c: _Candidate) -> None:
+        """Counted; reported once the heel is down (an impact there marks a bounce)."""
+        if self._landing is not None:
+            self._report(t)
+        self._last = c
+        self._learn(c)
+        if c.ch == "V":
+            # V's top lobe ends on the way down: the heel lands a little later.
+            c.end = c.lobe_end + V_REMAIN * c.lower_s
+        self._expect_landing(c)
+        self._landing = c
 
-def _first_cross_up(t: np.ndarray, e: np.ndarray, level: float) -> float:
-    k = int(np.argmax(e >= level))
-    if k == 0:
-        return float(t[0])
-    e0, e1 = e[k - 1], e[k]
-    return float(t[k - 1] + (t[k] - t[k - 1]) * (level - e0) / (e1 - e0 or 1.0))
+    def _retime(self, c: _Candidate, by: _Candidate) -> None:
+        """A rep counted from V and not yet reported takes the tilt lobes' timing."""
+        c.start, c.top, c.end, c.lobe_end = by.start, by.top, by.end, by.lobe_end
+        c.lift_s, c.lower_s, c.hold_s, c.rom_deg = by.lift_s, by.lower_s, by.hold_s, by.rom_deg
+        c.bounce = c.bounce or by.bounce
+        self._expect_landing(c)
 
+    def _expect_landing(self, c: _Candidate) -> None:
+        c.report_at = c.end + BOUNCE_WAIT_S
+        if self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top:
+            c.bounce = True
+            c.end = self._t_impact
 
-def _last_above(t: np.ndarray, e: np.ndarray, level: float) -> float:
-    above = np.nonzero(e >= level)[0]
-    k = int(above[-1]) if len(above) else 0
-    return float(t[k])
+    def _settle(self, t: float) -> None:
+        c = self._landing
+        if c is not None:
+            if self._shock >= SHOCK_BOUNCE_G and t > c.top + 0.1:
+                c.bounce = True
+                c.end = t
+                self._report(t)
+            elif t >= c.report_at:
+                self._report(t)
+        self._expire(t)
 
-
-def _first_cross_down(t: np.ndarray, e: np.ndarray, level: float) -> float:
-    below = np.nonzero(e < level)[0]
-    if not len(below):
-        return float(t[-1])
-    k = int(below[0])
-    if k == 0:
-        return float(t[0])
-    e0, e1 = e[k - 1], e[k]
-    return float(t[k - 1] + (t[k] - t[k - 1]) * (e0 - level) / (e0 - e1 or 1.0))
+    def _report(self, t: float) -> None:
+        c = self._landing
+        self._landing = None
+        flags: list[str] = []
+        if c.bounce:
+            flags.append(BOUNCING)
+        if c.lift_s + c.lower_s < self.too_fast_s:
+            flags.append(TOO_FAST)
+        self._out.append(DetectedRep(c.start, c.top, c.end, t, c.lift_s, c.hold_s, c.lower_s, c.rom_deg,
+                                     tuple(flags)))

@@ -172,8 +172,6 @@ def test_fast_reps_are_flagged() -> None:
     assert all(r.lift_s + r.lower_s < 1.2 for r in reps)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: an impact arriving after the tilt has "
-                   "settled (slow min-jerk tail, >0.25 s) is not seen; see README, Accuracy")
 def test_bouncing_reps_are_flagged() -> None:
     reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 6, bounce=True)))
     assert len(reps) == 6
