@@ -83,7 +83,10 @@ TAU_REST_G_S = 2.0         # |a| at rest follows the leg this fast...
 REST_BAND_G = 0.02         # ...while within this of it; outside it for...
 REST_SNAP_S = 1.0          # ...this long is a new posture: start from there
 TAU_VERT_S = 1.0           # leak of the vertical velocity
-SHOCK_STOP_G = 0.3         # a heel strike this hard stops the leg...
+IMPACT_STENCIL_S = 0.01    # heel impacts: the sample's departure from its neighbours this far
+                           # away (a 15-40 ms spike; a fast rep's own deceleration is smooth)
+TAU_IMPACT_S = 0.05        # decay of the impact envelope
+SHOCK_STOP_G = 0.3        # an impact this hard stops the leg...
 STOP_HOLD_S = 0.15         # ...and the low-pass rings this long after it
 TAU_NOISE_S = 10.0         # a channel's noise level rises this slowly (falls 10x faster)
 
@@ -101,7 +104,8 @@ REST_BEFORE_LIFT_S = 3.0   # after this long without a lobe the next movement is
 EDGE_S = 0.12              # a shock this close to a lobe's start is the previous landing
 LANDED_SHARE = 0.8         # ...and one after this share of the travel is this landing
 SHOCK_WALK_G = 0.8         # a heel strike this hard in the middle of a movement is a step
-SHOCK_BOUNCE_G = 0.2       # heel impact of a bouncing rep (controlled landings < 0.1 g)
+SHOCK_STRIKE_G = 0.2       # shock (3 Hz high-pass) of a heel strike
+SHOCK_BOUNCE_G = 0.1       # heel impact of a bouncing rep (a controlled landing is far softer)
 MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
 MAX_PHASE_S = 4.0          # slowest
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
@@ -241,7 +245,7 @@ class _Pairer:
         if after_rest:
             # After a rest the leg is at the bottom: the first movement is a lift.
             self.vote(lobe.sign)
-        if lobe.end_shock >= SHOCK_BOUNCE_G:
+        if lobe.end_shock >= SHOCK_STRIKE_G:
             # A movement that ends in a heel strike was a lowering.
             self.vote(-lobe.sign)
         if self.fixed_sign:
@@ -284,7 +288,7 @@ class _Candidate:
         self.lower_s = lower_s
         self.hold_s = max(0.0, dn.t_start - up.t_end)
         self.rom_deg = rom_deg
-        self.bounce = dn.end_shock >= SHOCK_BOUNCE_G
+        self.bounce = False
         self.lift_cms = max(up.lift_cms, dn.lift_cms)
         self.seen = {ch}
         self.report_at = 0.0
@@ -311,6 +315,7 @@ class _Gains(NamedTuple):
     vert: float
     noise: float
     display: float
+    impact: float
 
 
 def _gains(dt: float) -> _Gains:
@@ -320,7 +325,7 @@ def _gains(dt: float) -> _Gains:
     return _Gains(g(TAU_LP_S), g(TAU_GYRO_S), math.exp(-dt / TAU_SHOCK_S), g(TAU_STILL_S), g(0.5),
                   g(TAU_BIAS_S), math.exp(-dt / TAU_ANGLE_S), g(TAU_AXIS_S), g(TAU_AGREE_S),
                   g(TAU_REST_G_S), math.exp(-dt / TAU_VERT_S), g(TAU_NOISE_S),
-                  math.exp(-dt / DISPLAY_TAU_S))
+                  math.exp(-dt / DISPLAY_TAU_S), math.exp(-dt / TAU_IMPACT_S))
 
 
 class RepDetector:
@@ -335,6 +340,7 @@ class RepDetector:
         self.too_fast_s = config.too_fast_s
         self._dt_key = -1.0
         self._k = _gains(0.01)
+        self._stencil = 1
         # Learned about the chip and the leg: kept across gaps.
         self._bias = [0.0, 0.0, 0.0]
         self._still_s = 0.0
@@ -367,6 +373,8 @@ class RepDetector:
         self._angle = [0.0, 0.0, 0.0]
         self._t_moved = 0.0
         self._shock = 0.0
+        self._impact = 0.0
+        self._ring: list[tuple[float, float, float, float]] = []
         self._rest_g = 1.0
         self._t_rest_ok = 0.0
         self._t_stop = -math.inf
@@ -390,6 +398,7 @@ class RepDetector:
             # Sensor-clocked samples share one interval: compute the gains once per interval.
             self._dt_key = dt
             self._k = _gains(dt)
+            self._stencil = max(1, round(IMPACT_STENCIL_S / dt))
         k = self._k
 
         # Accelerometer: low-pass, impact envelope, |a|.
@@ -404,8 +413,25 @@ class RepDetector:
         if sh > shock:
             shock = sh
         self._shock = shock
-        if shock >= SHOCK_BOUNCE_G:
-            self._t_impact = t
+        # Impact: how far a sample stands out from its neighbours IMPACT_STENCIL_S either side
+        # (seen that much later). A heel strike is a spike; the leg's own motion is smooth.
+        ring = self._ring
+        ring.append((t, ax, ay, az))
+        h = self._stencil
+        if len(ring) > 2 * h + 1:
+            del ring[0]
+        imp = self._impact * k.impact
+        if len(ring) == 2 * h + 1:
+            o, m_, n_ = ring[0], ring[h], ring[-1]
+            ix = m_[1] - 0.5 * (o[1] + n_[1])
+            iy = m_[2] - 0.5 * (o[2] + n_[2])
+            iz = m_[3] - 0.5 * (o[3] + n_[3])
+            spike = math.sqrt(ix * ix + iy * iy + iz * iz)
+            if spike > imp:
+                imp = spike
+            if spike >= SHOCK_BOUNCE_G:
+                self._t_impact = m_[0]
+        self._impact = imp
         mag_g = math.sqrt(l2[0] * l2[0] + l2[1] * l2[1] + l2[2] * l2[2])
 
         # Gyro: smoothed rate; the bias is learned while rate and acceleration both stay near
@@ -623,7 +649,7 @@ class RepDetector:
     def _settle(self, t: float) -> None:
         c = self._landing
         if c is not None:
-            if self._shock >= SHOCK_BOUNCE_G and t > c.top + 0.1:
+            if self._impact >= SHOCK_BOUNCE_G and t > c.top + 0.1:
                 c.bounce = True
                 c.end = t
                 self._report(t)
