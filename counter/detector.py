@@ -116,7 +116,8 @@ ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least thi
 ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-down)
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
 ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this
-HOLD_S = 0.4               # wait this long for the other channel to confirm
+HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
+HOLD_T_S = 0.2             # ...or a tilt rep (V's top lobe ends before the tilt's lowering) a V rep...
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
@@ -608,7 +609,7 @@ class RepDetector:
 
     def _expire(self, t: float, force: bool = False) -> None:
         h = self._held
-        if h is None or (not force and t - h.t < HOLD_S):
+        if h is None or (not force and t - h.t < (HOLD_T_S if h.ch == "T" else HOLD_S)):
             return
         self._held = None
         if self._alone_ok(h):
