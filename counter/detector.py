@@ -573,7 +573,7 @@ class RepDetector:
         h = self._held
         if h is not None and h.ch != c.ch and c.same_rep(h):
             self._held = None
-            if self._oversized(c) or self._oversized(h):
+            if self._oversized(c if c.ch == "T" else h):
                 return  # a stride or a sit-down, both channels moved
             keep, other = (c, h) if c.ch == "T" else (h, c)  # tilt lobes time the phases best
             keep.seen.add(other.ch)
