@@ -267,6 +267,8 @@ class _Pairer:
             if 1.0 / AREA_RATIO_MAX <= r <= AREA_RATIO_MAX:
                 self.pending = None
                 return p, lobe
+            if r < 1.0 / AREA_RATIO_MAX:
+                return None  # a wobble while the heel is up: still waiting for the lowering
         self.pending = lobe if self.lift_sign == 0 or lobe.sign == self.lift_sign else None
         return None
 
