@@ -123,6 +123,7 @@ V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this sha
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
+SLOW_STEP_S = 0.02         # bias, axis and lift sign are updated this often (sample time)
 
 
 class _Lobe(NamedTuple):
@@ -302,33 +303,18 @@ class _Candidate:
         return ov >= 0.5 * min(self.lobe_end - self.start, other.lobe_end - other.start)
 
 
-class _Gains(NamedTuple):
-    """Filter gains for one sample interval: 1 - exp(-dt/tau), or exp(-dt/tau) for leaks."""
-
-    lp: float
-    gyro: float
-    shock: float
-    still: float
-    bias_fast: float
-    bias: float
-    angle: float
-    axis: float
-    agree: float
-    rest_g: float
-    vert: float
-    noise: float
-    display: float
-    impact: float
+def _fast_gains(dt: float) -> tuple[float, ...]:
+    """Per-sample filter gains: 1 - exp(-dt/tau) for followers, exp(-dt/tau) for leaks."""
+    return (1.0 - math.exp(-dt / TAU_LP_S), 1.0 - math.exp(-dt / TAU_GYRO_S), math.exp(-dt / TAU_SHOCK_S),
+            math.exp(-dt / TAU_IMPACT_S), 1.0 - math.exp(-dt / TAU_REST_G_S), math.exp(-dt / TAU_VERT_S),
+            1.0 - math.exp(-dt / TAU_NOISE_S), max(1, round(IMPACT_STENCIL_S / dt)))
 
 
-def _gains(dt: float) -> _Gains:
-    def g(tau: float) -> float:
-        return 1.0 - math.exp(-dt / tau)
-
-    return _Gains(g(TAU_LP_S), g(TAU_GYRO_S), math.exp(-dt / TAU_SHOCK_S), g(TAU_STILL_S), g(0.5),
-                  g(TAU_BIAS_S), math.exp(-dt / TAU_ANGLE_S), g(TAU_AXIS_S), g(TAU_AGREE_S),
-                  g(TAU_REST_G_S), math.exp(-dt / TAU_VERT_S), g(TAU_NOISE_S),
-                  math.exp(-dt / DISPLAY_TAU_S), math.exp(-dt / TAU_IMPACT_S))
+def _slow_gains(dt: float) -> tuple[float, ...]:
+    """Gains of the slow estimators (bias, axis, agreement), run every ``SLOW_STEP_S``."""
+    return (1.0 - math.exp(-dt / TAU_STILL_S), 1.0 - math.exp(-dt / 0.5), 1.0 - math.exp(-dt / TAU_BIAS_S),
+            math.exp(-dt / TAU_ANGLE_S), 1.0 - math.exp(-dt / TAU_AXIS_S), 1.0 - math.exp(-dt / TAU_AGREE_S),
+            math.exp(-dt / DISPLAY_TAU_S))
 
 
 class RepDetector:
@@ -341,17 +327,15 @@ class RepDetector:
 
     def __init__(self, config: CounterConfig):
         self.too_fast_s = config.too_fast_s
-        self._dt_key = -1.0
-        self._k = _gains(0.01)
-        self._stencil = 1
+        self._dt_key = self._slow_key = -1.0
+        self._k = _fast_gains(0.01)
+        self._ks = _slow_gains(SLOW_STEP_S)
         # Learned about the chip and the leg: kept across gaps.
-        self._bias = [0.0, 0.0, 0.0]
+        self._bias = (0.0, 0.0, 0.0)
         self._still_s = 0.0
-        self._cov = [1e-6, 0.0, 0.0, 1e-6, 0.0, 1e-6]  # xx xy xz yy yz zz of the angle
-        self._axis = [1.0, 0.0, 0.0]
-        self._agree = [0.0, 0.0, 0.0]  # E[rate * vertical velocity], sensor frame
-        self._ww = 0.0
-        self._uu = 0.0
+        self._cov = (1e-6, 0.0, 0.0, 1e-6, 0.0, 1e-6)  # xx xy xz yy yz zz of the angle
+        self._axis = (1.0, 0.0, 0.0)
+        self._agree = (0.0, 0.0, 0.0, 0.0, 0.0)  # E[rate * vertical speed] (sensor frame), E[w^2], E[v^2]
         self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_MIN_DEG, top_mode=False)
         self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_MIN_CM, top_mode=True, lift_sign=1)
         self._recent: dict[str, list[float]] = {"T": [], "V": []}
@@ -362,26 +346,22 @@ class RepDetector:
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
         self.signal = 0.0
-        self.phase = "idle"
         self.reset()
 
     def reset(self) -> None:
         """Forget the motion state (after a gap or a fault); what was learned is kept."""
         self._t_prev: float | None = None
-        self._lp1 = [0.0, 0.0, 0.0]
-        self._lp2 = [0.0, 0.0, 0.0]
-        self._rate = list(self._bias)
-        self._rate_avg = list(self._bias)
-        self._acc_avg = [0.0, 0.0, 0.0]
-        self._angle = [0.0, 0.0, 0.0]
+        self._lp = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)    # two cascaded low-passes of the accelerometer
+        self._rate = self._bias                       # low-passed gyro
+        self._still = self._bias + (0.0, 0.0, 0.0)    # quarter-second averages of rate and accel
+        self._angle = (0.0, 0.0, 0.0)
+        self._slow_dt = 0.0
         self._t_moved = 0.0
         self._shock = 0.0
         self._impact = 0.0
-        self._ring: list[tuple[float, float, float, float]] = []
-        self._rest_g = 1.0
-        self._t_rest_ok = 0.0
-        self._t_stop = -math.inf
-        self._u_cms = 0.0
+        self._ring: list[Sample] = []
+        self._ring_i = 0
+        self._vert = (1.0, 0.0, 0.0, -math.inf)       # rest |a|, speed, when |a| was last near rest, last strike
         self.signal = 0.0
 
     def gap(self, t_s: float, duration_s: float) -> None:
@@ -389,7 +369,7 @@ class RepDetector:
         self.reset()
 
     def update(self, s: Sample) -> DetectedRep | None:
-        t = s[0]
+        t, ax, ay, az, gx, gy, gz = s
         tp = self._t_prev
         self._t_prev = t
         if tp is None or not 0.0 < t - tp <= MAX_GAP_S:
@@ -400,142 +380,172 @@ class RepDetector:
         if not -5e-7 < dt - self._dt_key < 5e-7:
             # Sensor-clocked samples share one interval: compute the gains once per interval.
             self._dt_key = dt
-            self._k = _gains(dt)
-            self._stencil = max(1, round(IMPACT_STENCIL_S / dt))
-        k = self._k
+            self._k = _fast_gains(dt)
+        k_lp, k_gyro, d_shock, d_impact, k_rest, d_vert, k_noise, h = self._k
 
-        # Accelerometer: low-pass, impact envelope, |a|.
-        l1, l2 = self._lp1, self._lp2
-        ax, ay, az = s[1], s[2], s[3]
-        a = k.lp
-        l1[0] += a * (ax - l1[0]); l1[1] += a * (ay - l1[1]); l1[2] += a * (az - l1[2])
-        l2[0] += a * (l1[0] - l2[0]); l2[1] += a * (l1[1] - l2[1]); l2[2] += a * (l1[2] - l2[2])
-        hx, hy, hz = ax - l1[0], ay - l1[1], az - l1[2]
-        sh = math.sqrt(hx * hx + hy * hy + hz * hz)
-        shock = self._shock * k.shock
-        if sh > shock:
-            shock = sh
+        # Accelerometer: low-pass, shock envelope (3 Hz high-pass), |a|.
+        x1, y1, z1, x2, y2, z2 = self._lp
+        x1 += k_lp * (ax - x1); y1 += k_lp * (ay - y1); z1 += k_lp * (az - z1)
+        x2 += k_lp * (x1 - x2); y2 += k_lp * (y1 - y2); z2 += k_lp * (z1 - z2)
+        self._lp = (x1, y1, z1, x2, y2, z2)
+        hx, hy, hz = ax - x1, ay - y1, az - z1
+        shock = math.sqrt(hx * hx + hy * hy + hz * hz)
+        decayed = self._shock * d_shock
+        if decayed > shock:
+            shock = decayed
         self._shock = shock
+        mag_g = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2)
+
         # Impact: how far a sample stands out from its neighbours IMPACT_STENCIL_S either side
         # (seen that much later). A heel strike is a spike; the leg's own motion is smooth.
         ring = self._ring
-        ring.append((t, ax, ay, az))
-        h = self._stencil
-        if len(ring) > 2 * h + 1:
-            del ring[0]
-        imp = self._impact * k.impact
-        if len(ring) == 2 * h + 1:
-            o, m_, n_ = ring[0], ring[h], ring[-1]
-            ix = m_[1] - 0.5 * (o[1] + n_[1])
-            iy = m_[2] - 0.5 * (o[2] + n_[2])
-            iz = m_[3] - 0.5 * (o[3] + n_[3])
+        n = 2 * h + 1
+        imp = self._impact * d_impact
+        if len(ring) != n:
+            ring.append(s)
+            if len(ring) > n:
+                del ring[:len(ring) - n]
+            self._ring_i = 0
+        else:
+            i = self._ring_i
+            ring[i] = s
+            i = self._ring_i = (i + 1) % n
+            o, m, e = ring[i], ring[(i + h) % n], s
+            ix = m[1] - 0.5 * (o[1] + e[1])
+            iy = m[2] - 0.5 * (o[2] + e[2])
+            iz = m[3] - 0.5 * (o[3] + e[3])
             spike = math.sqrt(ix * ix + iy * iy + iz * iz)
             if spike > imp:
                 imp = spike
             if spike >= SHOCK_BOUNCE_G:
-                self._t_impact = m_[0]
+                self._t_impact = m[0]
         self._impact = imp
-        mag_g = math.sqrt(l2[0] * l2[0] + l2[1] * l2[1] + l2[2] * l2[2])
 
-        # Gyro: smoothed rate; the bias is learned while rate and acceleration both stay near
-        # their recent averages (a slow lowering changes the tilt, so it is not stillness).
-        r, ra, aa = self._rate, self._rate_avg, self._acc_avg
-        g = k.gyro
-        r[0] += g * (s[4] - r[0]); r[1] += g * (s[5] - r[1]); r[2] += g * (s[6] - r[2])
-        st = k.still
-        ra[0] += st * (r[0] - ra[0]); ra[1] += st * (r[1] - ra[1]); ra[2] += st * (r[2] - ra[2])
-        aa[0] += st * (l2[0] - aa[0]); aa[1] += st * (l2[1] - aa[1]); aa[2] += st * (l2[2] - aa[2])
-        dw = (r[0] - ra[0]) ** 2 + (r[1] - ra[1]) ** 2 + (r[2] - ra[2]) ** 2
-        da = (l2[0] - aa[0]) ** 2 + (l2[1] - aa[1]) ** 2 + (l2[2] - aa[2]) ** 2
-        if dw > STILL_DPS * STILL_DPS or da > STILL_G * STILL_G or shock > 0.05:
-            self._t_moved = t
-        b = self._bias
-        if t - self._t_moved > STILL_FOR_S:
-            self._still_s += dt
-            kb = k.bias if self._still_s > 3.0 else k.bias_fast
-            b[0] += kb * (r[0] - b[0]); b[1] += kb * (r[1] - b[1]); b[2] += kb * (r[2] - b[2])
-        wx, wy, wz = r[0] - b[0], r[1] - b[1], r[2] - b[2]
+        # Gyro, less the bias, and the tilt rate along the rep axis.
+        rx, ry, rz = self._rate
+        rx += k_gyro * (gx - rx); ry += k_gyro * (gy - ry); rz += k_gyro * (gz - rz)
+        self._rate = (rx, ry, rz)
+        bx, by, bz = self._bias
+        wx, wy, wz = rx - bx, ry - by, rz - bz
+        ux, uy, uz = self._axis
+        w = wx * ux + wy * uy + wz * uz
 
-        # Rep axis: principal direction of the recent rotation angle (power iteration).
-        ph = self._angle
-        la = k.angle
-        ph[0] = ph[0] * la + wx * dt; ph[1] = ph[1] * la + wy * dt; ph[2] = ph[2] * la + wz * dt
-        pn = math.sqrt(ph[0] * ph[0] + ph[1] * ph[1] + ph[2] * ph[2])
-        q = ANGLE_CLIP_DEG / pn if pn > ANGLE_CLIP_DEG else 1.0
-        px, py, pz = ph[0] * q, ph[1] * q, ph[2] * q
-        c = self._cov
-        kc = k.axis
-        c[0] += kc * (px * px - c[0]); c[1] += kc * (px * py - c[1]); c[2] += kc * (px * pz - c[2])
-        c[3] += kc * (py * py - c[3]); c[4] += kc * (py * pz - c[4]); c[5] += kc * (pz * pz - c[5])
-        u = self._axis
-        nx = c[0] * u[0] + c[1] * u[1] + c[2] * u[2]
-        ny = c[1] * u[0] + c[3] * u[1] + c[4] * u[2]
-        nz = c[2] * u[0] + c[4] * u[1] + c[5] * u[2]
-        nn = math.sqrt(nx * nx + ny * ny + nz * nz)
-        if nn > 0.0:
-            u[0], u[1], u[2] = nx / nn, ny / nn, nz / nn
-        w = wx * u[0] + wy * u[1] + wz * u[2]
-
-        # Vertical velocity from |a|: zero while a heel strike rings, rest level from the
-        # quiet leg, a lasting offset (new posture, the bias projects differently) restarts it.
+        # Vertical speed from |a|: zero while a heel strike rings, rest level from the quiet
+        # leg, a lasting offset (new posture, the bias projects differently) restarts it.
+        rest_g, v, t_rest_ok, t_stop = self._vert
         if shock > SHOCK_STOP_G:
-            self._t_stop = t
-        if t - self._t_stop < STOP_HOLD_S:
-            self._u_cms = 0.0
+            t_stop = t
+        if t - t_stop < STOP_HOLD_S:
+            v = 0.0
         else:
-            dm = mag_g - self._rest_g
+            dm = mag_g - rest_g
             if -REST_BAND_G < dm < REST_BAND_G:
-                self._rest_g += k.rest_g * dm
-                self._t_rest_ok = t
-            elif t - self._t_rest_ok > REST_SNAP_S:
-                self._rest_g = mag_g
-                self._u_cms = 0.0
-                self._t_rest_ok = t
+                rest_g += k_rest * dm
+                t_rest_ok = t
+            elif t - t_rest_ok > REST_SNAP_S:
+                rest_g = mag_g
+                v = 0.0
+                t_rest_ok = t
                 dm = 0.0
-            self._u_cms = self._u_cms * k.vert + dm * 980.665 * dt
-        v = self._u_cms
+            v = v * d_vert + dm * 980.665 * dt
+        self._vert = (rest_g, v, t_rest_ok, t_stop)
 
-        # Which tilt sign is the lift: the one that goes with rising, when the two channels
-        # clearly move together (seated raises barely lift the leg: there the pairer votes).
-        ag = self._agree
-        kg = k.agree
-        ag[0] += kg * (wx * v - ag[0]); ag[1] += kg * (wy * v - ag[1]); ag[2] += kg * (wz * v - ag[2])
-        self._ww += kg * (w * w - self._ww)
-        self._uu += kg * (v * v - self._uu)
-        rho = (ag[0] * u[0] + ag[1] * u[1] + ag[2] * u[2]) / math.sqrt(self._ww * self._uu + 1e-12)
-        self.T.fixed_sign = 1 if rho > AGREE_MIN else (-1 if rho < -AGREE_MIN else 0)
+        self._slow_dt += dt
+        if self._slow_dt >= SLOW_STEP_S:
+            self._slow(t, wx, wy, wz, w, v, x2, y2, z2, shock)
 
-        self.signal = self.signal * k.display + w * dt
-        self._settle(t)
-        lobe = self.T.lobes.update(t, w, dt, k.noise, shock, v if v >= 0.0 else -v)
+        if self._landing is not None or self._held is not None:
+            self._settle(t)
+        lobe = self.T.lobes.update(t, w, dt, k_noise, shock, v if v >= 0.0 else -v)
         if lobe is not None:
             pair = self.T.feed(lobe)
             if pair is not None:
                 self._candidate(t, pair, "T")
-        lobe = self.V.lobes.update(t, v, dt, k.noise, shock)
+        lobe = self.V.lobes.update(t, v, dt, k_noise, shock)
         if lobe is not None:
             pair = self.V.feed(lobe)
             if pair is not None:
                 self._candidate(t, pair, "V")
-        if self._landing is not None:
-            self.phase = "settling"
-        elif self.T.lobes.sign == self.T.lift_sign != 0 or self.V.lobes.sign == 1:
-            self.phase = "up"
-        else:
-            self.phase = "idle"
         return self._out.pop(0) if self._out else None
+
+    @property
+    def phase(self) -> str:
+        """"settling" (counted, waiting for the heel to land), "up" (a lift under way) or "idle"."""
+        if self._landing is not None:
+            return "settling"
+        if self.T.lobes.sign == self.T.lift_sign != 0 or self.V.lobes.sign == 1:
+            return "up"
+        return "idle"
+
+    def _slow(self, t: float, wx: float, wy: float, wz: float, w: float, v: float,
+              x2: float, y2: float, z2: float, shock: float) -> None:
+        """Bias, rep axis and which tilt is the lift: they change over seconds, so they are
+        updated every SLOW_STEP_S of sample time rather than every sample."""
+        dt = self._slow_dt
+        self._slow_dt = 0.0
+        if not -5e-7 < dt - self._slow_key < 5e-7:
+            self._slow_key = dt
+            self._ks = _slow_gains(dt)
+        k_still, k_bias_fast, k_bias, d_angle, k_axis, k_agree, d_display = self._ks
+        self.signal = self.signal * d_display + w * dt
+
+        # The bias is learned while rate and acceleration both stay near their quarter-second
+        # averages (a slow lowering changes the tilt, so it is not stillness).
+        rx, ry, rz = self._rate
+        sx, sy, sz, qx, qy, qz = self._still
+        sx += k_still * (rx - sx); sy += k_still * (ry - sy); sz += k_still * (rz - sz)
+        qx += k_still * (x2 - qx); qy += k_still * (y2 - qy); qz += k_still * (z2 - qz)
+        self._still = (sx, sy, sz, qx, qy, qz)
+        dw = (rx - sx) ** 2 + (ry - sy) ** 2 + (rz - sz) ** 2
+        da = (x2 - qx) ** 2 + (y2 - qy) ** 2 + (z2 - qz) ** 2
+        if dw > STILL_DPS * STILL_DPS or da > STILL_G * STILL_G or shock > 0.05:
+            self._t_moved = t
+        if t - self._t_moved > STILL_FOR_S:
+            self._still_s += dt
+            kb = k_bias if self._still_s > 3.0 else k_bias_fast
+            bx, by, bz = self._bias
+            self._bias = (bx + kb * (rx - bx), by + kb * (ry - by), bz + kb * (rz - bz))
+
+        # Rep axis: principal direction of the recent rotation angle (power iteration).
+        px, py, pz = self._angle
+        px = px * d_angle + wx * dt; py = py * d_angle + wy * dt; pz = pz * d_angle + wz * dt
+        self._angle = (px, py, pz)
+        pn = math.sqrt(px * px + py * py + pz * pz)
+        if pn > ANGLE_CLIP_DEG:
+            q = ANGLE_CLIP_DEG / pn  # a sit-down or a stride must not own the axis
+            px, py, pz = px * q, py * q, pz * q
+        cxx, cxy, cxz, cyy, cyz, czz = self._cov
+        cxx += k_axis * (px * px - cxx); cxy += k_axis * (px * py - cxy); cxz += k_axis * (px * pz - cxz)
+        cyy += k_axis * (py * py - cyy); cyz += k_axis * (py * pz - cyz); czz += k_axis * (pz * pz - czz)
+        self._cov = (cxx, cxy, cxz, cyy, cyz, czz)
+        ux, uy, uz = self._axis
+        nx = cxx * ux + cxy * uy + cxz * uz
+        ny = cxy * ux + cyy * uy + cyz * uz
+        nz = cxz * ux + cyz * uy + czz * uz
+        nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+        if nn > 0.0:
+            ux, uy, uz = nx / nn, ny / nn, nz / nn
+            self._axis = (ux, uy, uz)
+
+        # Which tilt sign is the lift: the one that goes with rising, when the two channels
+        # clearly move together (seated raises barely lift the leg: there the pairer votes).
+        ex, ey, ez, ww, vv = self._agree
+        ex += k_agree * (wx * v - ex); ey += k_agree * (wy * v - ey); ez += k_agree * (wz * v - ez)
+        ww += k_agree * (w * w - ww); vv += k_agree * (v * v - vv)
+        self._agree = (ex, ey, ez, ww, vv)
+        rho = (ex * ux + ey * uy + ez * uz) / math.sqrt(ww * vv + 1e-12)
+        self.T.fixed_sign = 1 if rho > AGREE_MIN else (-1 if rho < -AGREE_MIN else 0)
 
     def _restart_at(self, s: Sample) -> None:
         """First sample, or the first after a gap: filters start from it."""
         self.reset()
-        self._t_prev = s[0]
-        self._lp1 = [s[1], s[2], s[3]]
-        self._lp2 = [s[1], s[2], s[3]]
-        self._acc_avg = [s[1], s[2], s[3]]
-        self._rest_g = math.sqrt(s[1] * s[1] + s[2] * s[2] + s[3] * s[3])
+        t, ax, ay, az, gx, gy, gz = s
+        self._t_prev = t
+        self._lp = (ax, ay, az, ax, ay, az)
+        self._vert = (math.sqrt(ax * ax + ay * ay + az * az), 0.0, 0.0, -math.inf)
         if self._still_s == 0.0:
-            self._rate = [s[4], s[5], s[6]]
-            self._rate_avg = [s[4], s[5], s[6]]
+            self._rate = (gx, gy, gz)
+        self._still = self._rate + (ax, ay, az)
 
     def _candidate(self, t: float, pair: tuple[_Lobe, _Lobe], ch: str) -> None:
         up, dn = pair
