@@ -143,6 +143,21 @@ def test_tilt_without_a_lift_is_not_a_rep() -> None:
     assert reps == []
 
 
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_a_lift_with_almost_no_tilt_counts(rate_hz: int) -> None:
+    """Hack-squat sled: the body rises 6 cm with the shank held, turning it only 0.5 deg."""
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(rate_hz, 8, tilt_deg=0.5, lift_m=0.06)))
+    assert len(reps) == 8
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_a_tilt_with_little_lift_counts(rate_hz: int) -> None:
+    """Seated raise: the shank turns 6 deg about the knee while the ankle rises only 1 cm."""
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(rate_hz, 8, tilt_deg=6.0, lift_m=0.01)))
+    assert len(reps) == 8
+    assert all(5.0 <= r.rom_deg <= 7.0 for r in reps)
+
+
 def test_sensor_on_the_instep_counts_big_foot_pitch() -> None:
     """On the shoe the foot pitches ~40-50 deg per rep instead of ~3-4 deg of shank tilt."""
     reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 8, tilt_deg=45.0)))

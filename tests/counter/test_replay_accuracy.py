@@ -67,30 +67,31 @@ def scored(traces_dir: Path) -> dict:
 def test_rep_detection_floor(scored: dict) -> None:
     s = scored["summary"]
     assert s["rep_precision"] >= 0.88
-    assert s["rep_recall"] >= 0.88
+    assert s["rep_recall"] >= 0.93
 
 
 def test_set_count_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["sets_exact_share"] >= 0.55
-    assert s["sets_within1_share"] >= 0.7
+    assert s["sets_exact_share"] >= 0.7
+    assert s["sets_within1_share"] >= 0.88
 
 
 def test_flag_floor(scored: dict) -> None:
     f = scored["summary"]["flags"]
-    assert (f["too_fast"]["precision"] or 0) >= 0.9
-    assert (f["too_fast"]["recall"] or 0) >= 0.8
-    assert (f["bouncing"]["precision"] or 0) >= 0.8
-    assert (f["bouncing"]["recall"] or 0) >= 0.7
+    assert (f["too_fast"]["precision"] or 0) >= 0.95
+    assert (f["too_fast"]["recall"] or 0) >= 0.85
+    assert (f["bouncing"]["precision"] or 0) >= 0.93
+    assert (f["bouncing"]["recall"] or 0) >= 0.78
 
 
 def test_few_reps_while_walking(scored: dict) -> None:
-    # The product target is zero; today's figure is 5 (README, Accuracy). Guard against worse.
-    assert scored["walking_reps"] <= 6
+    # The product target is zero; today's figure is 4 (README, Accuracy). Guard against worse.
+    assert scored["walking_reps"] <= 5
 
 
 def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
     lat = [x for r in scored["results"] for x in r["latencies"]]
     lat.sort()
-    assert lat[len(lat) // 2] <= 0.5
-    assert lat[int(0.9 * len(lat))] <= 0.5
+    assert lat[len(lat) // 2] <= 0.2
+    assert lat[int(0.9 * len(lat))] <= 0.4
+    assert lat[int(0.99 * len(lat))] <= 0.8
