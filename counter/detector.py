@@ -19,10 +19,9 @@ Each channel is cut into **lobes**: runs of one sign from near zero to near zero
 on-level above the channel's own noise. A rep is a lift lobe followed, after at most a held top,
 by a lowering lobe. In T the two lobes are the lift and the lowering themselves, with areas of
 about the rep's rotation each. V is band-limited, so a slow rep shows as up / top / up:
-the rep is an up lobe followed by the (larger) top lobe. Which T sign is the lift comes from V
-(tilt that goes with rising is the lift) when the two agree clearly, otherwise from the leg's
-habits: the first movement after a rest is a lift, a movement ending in a heel strike was a
-lowering. V's lift sign is physics: a heel rise accelerates the leg up.
+the rep is an up lobe followed by the (larger) top lobe. Which T sign is the lift is voted:
+the tilt under a V rise is a lift, the first movement after a rest is a lift, a movement ending
+in a heel strike was a lowering. V's lift sign is physics: a heel rise accelerates the leg up.
 
 **Fusion.** A rep seen by both channels is counted. A rep seen by one channel only is counted
 when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the usual size for
@@ -77,8 +76,6 @@ TAU_BIAS_S = 4.0           # (fast, 0.5 s, until 3 s of stillness have been seen
 TAU_ANGLE_S = 0.7          # rotation angle of the last second or so, for the axis
 ANGLE_CLIP_DEG = 8.0       # a sit-down or a stride must not own the axis
 TAU_AXIS_S = 20.0          # memory of the axis
-TAU_AGREE_S = 30.0         # memory of how tilt and vertical velocity move together
-AGREE_MIN = 0.2            # correlation above which V says which tilt is the lift
 TAU_REST_G_S = 2.0         # |a| at rest follows the leg this fast...
 REST_BAND_G = 0.02         # ...while within this of it; outside it for...
 REST_SNAP_S = 1.0          # ...this long is a new posture: start from there
@@ -123,7 +120,7 @@ V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this sha
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
-SLOW_STEP_S = 0.02         # bias, axis and lift sign are updated this often (sample time)
+SLOW_STEP_S = 0.02         # bias and axis are updated this often (sample time)
 
 
 class _Lobe(NamedTuple):
@@ -206,11 +203,13 @@ class _Pairer:
     Otherwise (T): lift and lowering lobes of similar size.
     """
 
-    def __init__(self, on_min: float, on_noise: float, area_min: float, top_mode: bool, lift_sign: int = 0):
+    def __init__(self, on_min: float, on_noise: float, area_min: float, top_mode: bool, lift_sign: int = 0,
+                 vote_max: float = math.inf):
         self.lobes = _LobeTracker(on_min, on_noise)
         self.area_min = area_min
+        self.vote_max = vote_max
         self.top_mode = top_mode
-        self.fixed_sign = lift_sign  # set from outside when another channel knows it
+        self.fixed_sign = lift_sign  # known from physics (V), or 0: voted
         self.lift_sign = lift_sign
         self.votes = 0.0
         self.pending: _Lobe | None = None  # the lift lobe waiting for its lowering
@@ -244,12 +243,13 @@ class _Pairer:
                 return None
         if abs(lobe.area) < self.area_min:
             return None
-        if after_rest:
-            # After a rest the leg is at the bottom: the first movement is a lift.
-            self.vote(lobe.sign)
-        if lobe.end_shock >= SHOCK_STRIKE_G:
-            # A movement that ends in a heel strike was a lowering.
-            self.vote(-lobe.sign)
+        if abs(lobe.area) <= self.vote_max:  # strides and sit-downs say nothing about reps
+            if after_rest:
+                # After a rest the leg is at the bottom: the first movement is a lift.
+                self.vote(lobe.sign)
+            if lobe.end_shock >= SHOCK_STRIKE_G:
+                # A movement that ends in a heel strike was a lowering.
+                self.vote(-lobe.sign)
         if self.fixed_sign:
             self.lift_sign = self.fixed_sign
         elif self.votes != 0.0:
@@ -311,10 +311,9 @@ def _fast_gains(dt: float) -> tuple[float, ...]:
 
 
 def _slow_gains(dt: float) -> tuple[float, ...]:
-    """Gains of the slow estimators (bias, axis, agreement), run every ``SLOW_STEP_S``."""
+    """Gains of the slow estimators (bias, axis, plotted tilt), run every ``SLOW_STEP_S``."""
     return (1.0 - math.exp(-dt / TAU_STILL_S), 1.0 - math.exp(-dt / 0.5), 1.0 - math.exp(-dt / TAU_BIAS_S),
-            math.exp(-dt / TAU_ANGLE_S), 1.0 - math.exp(-dt / TAU_AXIS_S), 1.0 - math.exp(-dt / TAU_AGREE_S),
-            math.exp(-dt / DISPLAY_TAU_S))
+            math.exp(-dt / TAU_ANGLE_S), 1.0 - math.exp(-dt / TAU_AXIS_S), math.exp(-dt / DISPLAY_TAU_S))
 
 
 class RepDetector:
@@ -335,8 +334,7 @@ class RepDetector:
         self._still_s = 0.0
         self._cov = (1e-6, 0.0, 0.0, 1e-6, 0.0, 1e-6)  # xx xy xz yy yz zz of the angle
         self._axis = (1.0, 0.0, 0.0)
-        self._agree = (0.0, 0.0, 0.0, 0.0, 0.0)  # E[rate * vertical speed] (sensor frame), E[w^2], E[v^2]
-        self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_MIN_DEG, top_mode=False)
+        self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_MIN_DEG, top_mode=False, vote_max=ALONE_MAX_DEG)
         self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_MIN_CM, top_mode=True, lift_sign=1)
         self._recent: dict[str, list[float]] = {"T": [], "V": []}
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
@@ -452,7 +450,7 @@ class RepDetector:
 
         self._slow_dt += dt
         if self._slow_dt >= SLOW_STEP_S:
-            self._slow(t, wx, wy, wz, w, v, x2, y2, z2, shock)
+            self._slow(t, wx, wy, wz, w, x2, y2, z2, shock)
 
         if self._landing is not None or self._held is not None:
             self._settle(t)
@@ -477,16 +475,16 @@ class RepDetector:
             return "up"
         return "idle"
 
-    def _slow(self, t: float, wx: float, wy: float, wz: float, w: float, v: float,
+    def _slow(self, t: float, wx: float, wy: float, wz: float, w: float,
               x2: float, y2: float, z2: float, shock: float) -> None:
-        """Bias, rep axis and which tilt is the lift: they change over seconds, so they are
+        """Gyro bias, rep axis and the plotted tilt: they change over seconds, so they are
         updated every SLOW_STEP_S of sample time rather than every sample."""
         dt = self._slow_dt
         self._slow_dt = 0.0
         if not -5e-7 < dt - self._slow_key < 5e-7:
             self._slow_key = dt
             self._ks = _slow_gains(dt)
-        k_still, k_bias_fast, k_bias, d_angle, k_axis, k_agree, d_display = self._ks
+        k_still, k_bias_fast, k_bias, d_angle, k_axis, d_display = self._ks
         self.signal = self.signal * d_display + w * dt
 
         # The bias is learned while rate and acceleration both stay near their quarter-second
@@ -526,15 +524,6 @@ class RepDetector:
         if nn > 0.0:
             ux, uy, uz = nx / nn, ny / nn, nz / nn
             self._axis = (ux, uy, uz)
-
-        # Which tilt sign is the lift: the one that goes with rising, when the two channels
-        # clearly move together (seated raises barely lift the leg: there the pairer votes).
-        ex, ey, ez, ww, vv = self._agree
-        ex += k_agree * (wx * v - ex); ey += k_agree * (wy * v - ey); ez += k_agree * (wz * v - ez)
-        ww += k_agree * (w * w - ww); vv += k_agree * (v * v - vv)
-        self._agree = (ex, ey, ez, ww, vv)
-        rho = (ex * ux + ey * uy + ez * uz) / math.sqrt(ww * vv + 1e-12)
-        self.T.fixed_sign = 1 if rho > AGREE_MIN else (-1 if rho < -AGREE_MIN else 0)
 
     def _restart_at(self, s: Sample) -> None:
         """First sample, or the first after a gap: filters start from it."""
