@@ -552,7 +552,10 @@ class RepDetector:
         else:
             # V knows up from down: the tilt lobe under V's rise is a lift.
             best, best_ov = None, 0.0
+            turn_max = self._typical["T"] * MAX_VS_TYPICAL or math.inf
             for lb in self.T.recent:
+                if lb.t_end > up.t_start and lb.t_start < dn.t_end and abs(lb.area) > turn_max:
+                    return  # the leg turned far more than in a rep: sitting down, a stride
                 ov = min(lb.t_end, up.t_end) - max(lb.t_start, up.t_start)
                 if ov > best_ov:
                     best, best_ov = lb, ov
