@@ -31,12 +31,14 @@ heel can rise, swings far bigger than the usual rep.
 
 **Flags and timing.** Lift and lower times come from the lobes (a min-jerk move of size A and
 duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them. A rep is
-reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact of at least
-``SHOCK_BOUNCE_G`` at the landing marks it ``bouncing`` (controlled landings are < 0.1 g,
-bounces 0.4-2 g) and ends it at the impact.
+reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact at the landing marks it
+``bouncing`` and ends it at the impact. An impact is a sample that stands out from its
+neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits the ground with
+0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth).
 
-Per-sample work is O(1) and memory is fixed. Time constants are in seconds, so behaviour does
-not depend on the sample rate.
+Per-sample work is O(1) and memory is fixed; the slow estimators (gyro bias, axis) run every
+``SLOW_STEP_S`` of sample time. Time constants are in seconds, so behaviour does not depend on
+the sample rate.
 """
 from __future__ import annotations
 
@@ -67,7 +69,7 @@ class DetectedRep(NamedTuple):
 MAX_GAP_S = 0.25           # a longer hole in the timestamps restarts the motion state
 TAU_LP_S = 0.05            # two cascaded EMAs on the accelerometer: ~3 Hz, drops shake
 TAU_GYRO_S = 0.04          # gyro smoothing
-TAU_SHOCK_S = 0.05         # decay of the impact envelope
+TAU_SHOCK_S = 0.05         # decay of the shock envelope (acceleration above ~3 Hz)
 TAU_STILL_S = 0.25         # the leg is still when rate and acceleration stay near their
 STILL_DPS = 1.0            # ...quarter-second averages (within this)...
 STILL_G = 0.004            # ...and this...
@@ -83,7 +85,7 @@ TAU_VERT_S = 1.0           # leak of the vertical velocity
 IMPACT_STENCIL_S = 0.01    # heel impacts: the sample's departure from its neighbours this far
                            # away (a 15-40 ms spike; a fast rep's own deceleration is smooth)
 TAU_IMPACT_S = 0.05        # decay of the impact envelope
-SHOCK_STOP_G = 0.3        # an impact this hard stops the leg...
+SHOCK_STOP_G = 0.3         # a shock this hard is a heel strike: it stops the leg...
 STOP_HOLD_S = 0.15         # ...and the low-pass rings this long after it
 TAU_NOISE_S = 10.0         # a channel's noise level rises this slowly (falls 10x faster)
 
@@ -102,7 +104,7 @@ EDGE_S = 0.12              # a shock this close to a lobe's start is the previou
 LANDED_SHARE = 0.8         # ...and one after this share of the travel is this landing
 SHOCK_WALK_G = 0.8         # a heel strike this hard in the middle of a movement is a step
 SHOCK_STRIKE_G = 0.2       # shock (3 Hz high-pass) of a heel strike
-SHOCK_BOUNCE_G = 0.1       # heel impact of a bouncing rep (a controlled landing is far softer)
+SHOCK_BOUNCE_G = 0.1       # impact (spike) of a bouncing rep's landing; a controlled one is far softer
 MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
 MAX_PHASE_S = 4.0          # slowest
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
@@ -114,7 +116,7 @@ ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-do
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
 ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this
 HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
-HOLD_T_S = 0.2             # ...or a tilt rep (V's top lobe ends before the tilt's lowering) a V rep...
+HOLD_T_S = 0.2             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
@@ -163,6 +165,8 @@ class _LobeTracker:
 
     def update(self, t: float, x: float, dt: float, k_noise: float, shock: float,
                aux: float = 0.0) -> _Lobe | None:
+        """Feed one sample of the signal ``x``; returns the lobe that just ended, if any. The
+        largest ``shock`` and ``aux`` (for T: the vertical speed) during a lobe go with it."""
         done = None
         ax = x if x >= 0.0 else -x
         near_zero = 1.5 * self.noise
@@ -642,7 +646,6 @@ class RepDetector:
         """A rep counted from V and not yet reported takes the tilt lobes' timing."""
         c.start, c.top, c.end, c.lobe_end = by.start, by.top, by.end, by.lobe_end
         c.lift_s, c.lower_s, c.hold_s, c.rom_deg = by.lift_s, by.lower_s, by.hold_s, by.rom_deg
-        c.bounce = c.bounce or by.bounce
         self._expect_landing(c)
 
     def _expect_landing(self, c: _Candidate) -> None:
@@ -654,9 +657,9 @@ class RepDetector:
     def _settle(self, t: float) -> None:
         c = self._landing
         if c is not None:
-            if self._impact >= SHOCK_BOUNCE_G and t > c.top + 0.1:
+            if self._impact >= SHOCK_BOUNCE_G and self._t_impact > c.top + 0.1:
                 c.bounce = True
-                c.end = t
+                c.end = self._t_impact
                 self._report(t)
             elif t >= c.report_at:
                 self._report(t)
