@@ -78,15 +78,9 @@ def test_fault_drill(traces_dir: Path) -> None:
         # and the next one or two may differ (10 s). Short faults only touch their own rep.
         return any(a - 2.0 <= r["end_s"] and r["start_s"] <= b + (10.0 if b - a > 2 else 2.0) for a, b in windows)
 
-    def same(a: dict, b: dict) -> bool:
-        # As the scorer matches reps: ends within 0.8 s, or overlapping by half the shorter.
-        ov = min(a["end_s"], b["end_s"]) - max(a["start_s"], b["start_s"])
-        short = min(a["end_s"] - a["start_s"], b["end_s"] - b["start_s"])
-        return abs(a["end_s"] - b["end_s"]) <= 0.8 or ov >= 0.5 * short
-
     # Timestamps in the faulty run shift by the samples lost during set-up; match by time.
-    lost = [r for r in clean if not near_fault(r) and not any(same(f, r) for f in reps)]
-    phantoms = [f for f in reps if not near_fault(f) and not any(same(f, r) for r in clean)]
+    lost = [r for r in clean if not near_fault(r) and not any(abs(f["end_s"] - r["end_s"]) < 0.6 for f in reps)]
+    phantoms = [f for f in reps if not near_fault(f) and not any(abs(f["end_s"] - r["end_s"]) < 0.6 for r in clean)]
     print(f"\nfault drill: {len(clean)} reps clean, {len(reps)} with faults; {len(lost)} lost and "
           f"{{}} phantom away from the fault windows; {sampler.faults} I2C faults, "
           f"{sampler.samples_lost} samples lost in {len(gaps)} gaps".format(len(phantoms)))
