@@ -74,7 +74,9 @@ TAU_STILL_S = 0.25         # the leg is still when rate and acceleration stay ne
 STILL_DPS = 1.0            # ...quarter-second averages (within this)...
 STILL_G = 0.004            # ...and this...
 STILL_FOR_S = 0.3          # ...for this long; then the gyro bias is learned
-TAU_BIAS_S = 4.0           # (fast, 0.5 s, until 3 s of stillness have been seen)
+TAU_BIAS_S = 4.0           # (TAU_BIAS_FAST_S until BIAS_SETTLED_S of stillness have been seen)
+TAU_BIAS_FAST_S = 0.5
+BIAS_SETTLED_S = 3.0
 TAU_ANGLE_S = 0.7          # rotation angle of the last second or so, for the axis
 ANGLE_CLIP_DEG = 8.0       # a sit-down or a stride must not own the axis
 TAU_AXIS_S = 20.0          # memory of the axis
@@ -128,7 +130,6 @@ SLOW_STEP_S = 0.02         # bias and axis are updated this often (sample time)
 class _Lobe(NamedTuple):
     sign: int
     t_start: float
-    t_peak: float
     t_end: float
     area: float       # deg (T) or cm (V)
     peak: float       # |rate| at its peak
@@ -150,7 +151,6 @@ class _LobeTracker:
         self.t_low = 0.0
         self.area = 0.0
         self.peak = 0.0
-        self.t_peak = 0.0
         self.shock = 0.0
         self.t_shock = 0.0
         self.area_at_shock = 0.0
@@ -175,7 +175,7 @@ class _LobeTracker:
             # one's; walking strikes the heel mid-swing.
             mid = self.shock if (self.t_shock > self.t_low + EDGE_S
                                  and abs(self.area_at_shock) < LANDED_SHARE * abs(self.area)) else 0.0
-            done = _Lobe(self.sign, self.t_low, self.t_peak, t, self.area, self.peak, mid, shock, self.aux)
+            done = _Lobe(self.sign, self.t_low, t, self.area, self.peak, mid, shock, self.aux)
             self.sign = 0
             self._restart(t)
         if self.sign == 0 and (ax < near_zero or (self.area != 0.0 and (x > 0.0) != (self.area > 0.0))):
@@ -183,7 +183,6 @@ class _LobeTracker:
         self.area += x * dt
         if ax > self.peak:
             self.peak = ax
-            self.t_peak = t
         if shock > self.shock:
             self.shock = shock
             self.t_shock = t
@@ -224,6 +223,8 @@ class _Pairer:
     def vote(self, sign: int, weight: float = 1.0) -> None:
         """Evidence that lobes of ``sign`` are lifts."""
         self.votes = 0.8 * self.votes + weight * sign
+        if not self.fixed_sign and self.votes != 0.0:
+            self.lift_sign = 1 if self.votes > 0.0 else -1
 
     def feed(self, lobe: _Lobe) -> tuple[_Lobe, _Lobe] | None:
         rc = self.recent
@@ -232,8 +233,7 @@ class _Pairer:
             del rc[0]
         prev = self.last
         if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S:
-            lobe = _Lobe(lobe.sign, prev.t_start, prev.t_peak if prev.peak > lobe.peak else lobe.t_peak,
-                         lobe.t_end, prev.area + lobe.area, max(prev.peak, lobe.peak),
+            lobe = _Lobe(lobe.sign, prev.t_start, lobe.t_end, prev.area + lobe.area, max(prev.peak, lobe.peak),
                          max(prev.mid_shock, lobe.mid_shock), lobe.end_shock, max(prev.lift_cms, lobe.lift_cms))
             if self.pending is prev:
                 self.pending = self.last = lobe
@@ -247,17 +247,14 @@ class _Pairer:
                 return None
         if abs(lobe.area) < self.area_min:
             return None
-        if abs(lobe.area) <= self.vote_max:  # strides and sit-downs say nothing about reps
+        if not self.fixed_sign and abs(lobe.area) <= self.vote_max:
+            # (strides and sit-downs say nothing about reps)
             if after_rest:
                 # After a rest the leg is at the bottom: the first movement is a lift.
                 self.vote(lobe.sign)
             if lobe.end_shock >= SHOCK_STRIKE_G:
                 # A movement that ends in a heel strike was a lowering.
                 self.vote(-lobe.sign)
-        if self.fixed_sign:
-            self.lift_sign = self.fixed_sign
-        elif self.votes != 0.0:
-            self.lift_sign = 1 if self.votes > 0.0 else -1
         p = self.pending
         if self.top_mode:
             if lobe.sign == self.lift_sign:
@@ -316,7 +313,7 @@ def _fast_gains(dt: float) -> tuple[float, ...]:
 
 def _slow_gains(dt: float) -> tuple[float, ...]:
     """Gains of the slow estimators (bias, axis, plotted tilt), run every ``SLOW_STEP_S``."""
-    return (1.0 - math.exp(-dt / TAU_STILL_S), 1.0 - math.exp(-dt / 0.5), 1.0 - math.exp(-dt / TAU_BIAS_S),
+    return (1.0 - math.exp(-dt / TAU_STILL_S), 1.0 - math.exp(-dt / TAU_BIAS_FAST_S), 1.0 - math.exp(-dt / TAU_BIAS_S),
             math.exp(-dt / TAU_ANGLE_S), 1.0 - math.exp(-dt / TAU_AXIS_S), math.exp(-dt / DISPLAY_TAU_S))
 
 
@@ -504,7 +501,7 @@ class RepDetector:
             self._t_moved = t
         if t - self._t_moved > STILL_FOR_S:
             self._still_s += dt
-            kb = k_bias if self._still_s > 3.0 else k_bias_fast
+            kb = k_bias if self._still_s > BIAS_SETTLED_S else k_bias_fast
             bx, by, bz = self._bias
             self._bias = (bx + kb * (rx - bx), by + kb * (ry - by), bz + kb * (rz - bz))
 
