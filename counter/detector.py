@@ -118,13 +118,14 @@ ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-do
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
 ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this
 HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
-HOLD_T_S = 0.2             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)
+HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
-SLOW_STEP_S = 0.02         # bias and axis are updated this often (sample time)
+SLOW_STEP_S = 0.02         # bias and stillness are updated this often (sample time)...
+AXIS_STEP_S = 0.1          # ...and the axis this often
 
 
 class _Lobe(NamedTuple):
@@ -133,6 +134,7 @@ class _Lobe(NamedTuple):
     t_end: float
     area: float       # deg (T) or cm (V)
     peak: float       # |rate| at its peak
+    moment: float     # integral of t * x dt: moment / area is the lobe's centre in time
     mid_shock: float  # largest shock in the middle of the movement, g (0 if none)
     end_shock: float  # shock envelope when the lobe ended, g
     lift_cms: float   # largest vertical speed during the lobe, cm/s (T lobes)
@@ -151,51 +153,71 @@ class _LobeTracker:
         self.t_low = 0.0
         self.area = 0.0
         self.peak = 0.0
+        self.moment = 0.0
         self.shock = 0.0
         self.t_shock = 0.0
         self.area_at_shock = 0.0
-        self.aux = 0.0
-
-    def _restart(self, t: float) -> None:
-        self.t_low = t
-        self.area = 0.0
-        self.peak = 0.0
-        self.shock = 0.0
         self.aux = 0.0
 
     def update(self, t: float, x: float, dt: float, k_noise: float, shock: float,
                aux: float = 0.0) -> _Lobe | None:
         """Feed one sample of the signal ``x``; returns the lobe that just ended, if any. The
         largest ``shock`` and ``aux`` (for T: the vertical speed) during a lobe go with it."""
-        done = None
         ax = x if x >= 0.0 else -x
         near_zero = 1.5 * self.noise
-        if self.sign != 0 and x * self.sign < max(near_zero, END_FRACTION * self.peak):
+        sign = self.sign
+        done = None
+        if sign != 0:
+            xs = x * sign
+            if xs >= near_zero and xs >= END_FRACTION * self.peak:
+                # Still in the lobe.
+                xdt = x * dt
+                self.area += xdt
+                self.moment += t * xdt
+                if ax > self.peak:
+                    self.peak = ax
+                if shock > self.shock:
+                    self.shock = shock
+                    self.t_shock = t
+                    self.area_at_shock = self.area
+                if aux > self.aux:
+                    self.aux = aux
+                return None
             # A strike near the start is the previous landing, one late in the travel is this
             # one's; walking strikes the heel mid-swing.
             mid = self.shock if (self.t_shock > self.t_low + EDGE_S
                                  and abs(self.area_at_shock) < LANDED_SHARE * abs(self.area)) else 0.0
-            done = _Lobe(self.sign, self.t_low, t, self.area, self.peak, mid, shock, self.aux)
+            done = _Lobe(sign, self.t_low, t, self.area, self.peak, self.moment, mid, shock, self.aux)
             self.sign = 0
-            self._restart(t)
-        if self.sign == 0 and (ax < near_zero or (self.area != 0.0 and (x > 0.0) != (self.area > 0.0))):
-            self._restart(t)
-        self.area += x * dt
-        if ax > self.peak:
+        area = self.area
+        if done is not None or ax < near_zero or (area != 0.0 and (x > 0.0) != (area > 0.0)):
+            # Near zero (or the sign flipped): a lobe starts from here at the earliest.
+            self.t_low = t
+            self.area = area = x * dt
             self.peak = ax
-        if shock > self.shock:
+            self.moment = t * area
             self.shock = shock
             self.t_shock = t
-            self.area_at_shock = self.area
-        if aux > self.aux:
+            self.area_at_shock = area
             self.aux = aux
-        if self.sign == 0:
-            if ax > self.on_min and ax > self.on_noise * self.noise:
-                self.sign = 1 if x > 0.0 else -1
-            else:
-                self.noise += (k_noise if ax > self.noise else 10.0 * k_noise) * (ax - self.noise)
-                if self.noise < self.floor:
-                    self.noise = self.floor
+        else:
+            xdt = x * dt
+            self.area = area = area + xdt
+            self.moment += t * xdt
+            if ax > self.peak:
+                self.peak = ax
+            if shock > self.shock:
+                self.shock = shock
+                self.t_shock = t
+                self.area_at_shock = area
+            if aux > self.aux:
+                self.aux = aux
+        if ax > self.on_min and ax > self.on_noise * self.noise:
+            self.sign = 1 if x > 0.0 else -1
+        else:
+            noise = self.noise
+            noise += (k_noise if ax > noise else 10.0 * k_noise) * (ax - noise)
+            self.noise = noise if noise > self.floor else self.floor
         return done
 
 
@@ -234,6 +256,7 @@ class _Pairer:
         prev = self.last
         if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S:
             lobe = _Lobe(lobe.sign, prev.t_start, lobe.t_end, prev.area + lobe.area, max(prev.peak, lobe.peak),
+                         prev.moment + lobe.moment,
                          max(prev.mid_shock, lobe.mid_shock), lobe.end_shock, max(prev.lift_cms, lobe.lift_cms))
             if self.pending is prev:
                 self.pending = self.last = lobe
@@ -279,7 +302,7 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at")
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -297,6 +320,9 @@ class _Candidate:
         self.lift_cms = max(up.lift_cms, dn.lift_cms)
         self.seen = {ch}
         self.report_at = 0.0
+        # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
+        # A slow settle keeps the lobe open well after that.
+        self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
 
     def same_rep(self, other: _Candidate) -> bool:
         """One rep when the intervals overlap by half the shorter one."""
@@ -314,7 +340,7 @@ def _fast_gains(dt: float) -> tuple[float, ...]:
 def _slow_gains(dt: float) -> tuple[float, ...]:
     """Gains of the slow estimators (bias, axis, plotted tilt), run every ``SLOW_STEP_S``."""
     return (1.0 - math.exp(-dt / TAU_STILL_S), 1.0 - math.exp(-dt / TAU_BIAS_FAST_S), 1.0 - math.exp(-dt / TAU_BIAS_S),
-            math.exp(-dt / TAU_ANGLE_S), 1.0 - math.exp(-dt / TAU_AXIS_S), math.exp(-dt / DISPLAY_TAU_S))
+            math.exp(-dt / TAU_ANGLE_S), math.exp(-dt / DISPLAY_TAU_S))
 
 
 class RepDetector:
@@ -327,9 +353,11 @@ class RepDetector:
 
     def __init__(self, config: CounterConfig):
         self.too_fast_s = config.too_fast_s
-        self._dt_key = self._slow_key = -1.0
+        self._dt_key = -1.0
         self._k = _fast_gains(0.01)
-        self._ks = _slow_gains(SLOW_STEP_S)
+        self._slow_cache: dict[float, tuple[float, ...]] = {}
+        self._axis_cache: dict[float, float] = {}
+        self._axis_dt = 0.0
         # Learned about the chip and the leg: kept across gaps.
         self._bias = (0.0, 0.0, 0.0)
         self._still_s = 0.0
@@ -482,10 +510,14 @@ class RepDetector:
         updated every SLOW_STEP_S of sample time rather than every sample."""
         dt = self._slow_dt
         self._slow_dt = 0.0
-        if not -5e-7 < dt - self._slow_key < 5e-7:
-            self._slow_key = dt
-            self._ks = _slow_gains(dt)
-        k_still, k_bias_fast, k_bias, d_angle, k_axis, d_display = self._ks
+        ks = self._slow_cache.get(dt)
+        if ks is None:
+            # Sample intervals add up to a handful of distinct steps (two or three at a fixed
+            # rate), so the exponentials are computed once per step length.
+            if len(self._slow_cache) > 64:
+                self._slow_cache.clear()
+            ks = self._slow_cache[dt] = _slow_gains(dt)
+        k_still, k_bias_fast, k_bias, d_angle, d_display = ks
         self.signal = self.signal * d_display + w * dt
 
         # The bias is learned while rate and acceleration both stay near their quarter-second
@@ -495,8 +527,10 @@ class RepDetector:
         sx += k_still * (rx - sx); sy += k_still * (ry - sy); sz += k_still * (rz - sz)
         qx += k_still * (x2 - qx); qy += k_still * (y2 - qy); qz += k_still * (z2 - qz)
         self._still = (sx, sy, sz, qx, qy, qz)
-        dw = (rx - sx) ** 2 + (ry - sy) ** 2 + (rz - sz) ** 2
-        da = (x2 - qx) ** 2 + (y2 - qy) ** 2 + (z2 - qz) ** 2
+        ex, ey, ez = rx - sx, ry - sy, rz - sz
+        dw = ex * ex + ey * ey + ez * ez
+        ex, ey, ez = x2 - qx, y2 - qy, z2 - qz
+        da = ex * ex + ey * ey + ez * ez
         if dw > STILL_DPS * STILL_DPS or da > STILL_G * STILL_G or shock > 0.05:
             self._t_moved = t
         if t - self._t_moved > STILL_FOR_S:
@@ -513,6 +547,17 @@ class RepDetector:
         if pn > ANGLE_CLIP_DEG:
             q = ANGLE_CLIP_DEG / pn  # a sit-down or a stride must not own the axis
             px, py, pz = px * q, py * q, pz * q
+        self._axis_dt += dt
+        if self._axis_dt < AXIS_STEP_S:
+            return
+        # The axis has a 20 s memory: the covariance of the clipped angle is sampled and the
+        # power iteration stepped every AXIS_STEP_S, which is plenty and costs a fifth.
+        k_axis = self._axis_cache.get(self._axis_dt)
+        if k_axis is None:
+            if len(self._axis_cache) > 64:
+                self._axis_cache.clear()
+            k_axis = self._axis_cache[self._axis_dt] = 1.0 - math.exp(-self._axis_dt / TAU_AXIS_S)
+        self._axis_dt = 0.0
         cxx, cxy, cxz, cyy, cyz, czz = self._cov
         cxx += k_axis * (px * px - cxx); cxy += k_axis * (px * py - cxy); cxz += k_axis * (px * pz - cxz)
         cyy += k_axis * (py * py - cyy); cyz += k_axis * (py * pz - cyz); czz += k_axis * (pz * pz - czz)
@@ -614,7 +659,11 @@ class RepDetector:
 
     def _expire(self, t: float, force: bool = False) -> None:
         h = self._held
-        if h is None or (not force and t - h.t < (HOLD_T_S if h.ch == "T" else HOLD_S)):
+        if h is None:
+            return
+        # A V rep waits for the tilt's lowering lobe, unless the tilt channel is quiet.
+        wait = HOLD_T_S if h.ch == "T" or self.T.lobes.sign == 0 else HOLD_S
+        if not force and t - h.t < wait:
             return
         self._held = None
         if self._alone_ok(h):
@@ -642,14 +691,14 @@ class RepDetector:
     def _retime(self, c: _Candidate, by: _Candidate) -> None:
         """A rep counted from V and not yet reported takes the tilt lobes' timing."""
         c.start, c.top, c.end, c.lobe_end = by.start, by.top, by.end, by.lobe_end
-        c.lift_s, c.lower_s, c.hold_s, c.rom_deg = by.lift_s, by.lower_s, by.hold_s, by.rom_deg
+        c.lift_s, c.lower_s, c.hold_s, c.rom_deg, c.down = by.lift_s, by.lower_s, by.hold_s, by.rom_deg, by.down
         self._expect_landing(c)
 
     def _expect_landing(self, c: _Candidate) -> None:
-        c.report_at = c.end + BOUNCE_WAIT_S
+        c.report_at = min(c.end, c.down) + BOUNCE_WAIT_S
         if self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top:
             c.bounce = True
-            c.end = self._t_impact
+            c.end = c.report_at = self._t_impact  # the heel is down: nothing more to wait for
 
     def _settle(self, t: float) -> None:
         c = self._landing
