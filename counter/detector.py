@@ -109,6 +109,7 @@ SHOCK_STRIKE_G = 0.2       # shock (3 Hz high-pass) of a heel strike
 SHOCK_BOUNCE_G = 0.1       # impact (spike) of a bouncing rep's landing; a controlled one is far softer
 MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
 MAX_PHASE_S = 4.0          # slowest
+MIN_REP_S = 0.4            # fastest lift + lowering (a jiggling leg swings at 3-4 Hz)
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
 SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the set under way
 IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from this share...
@@ -589,7 +590,8 @@ class RepDetector:
         # Min-jerk: a move of size A over T seconds peaks at 1.875 A / T.
         lift_s = 1.875 * abs(up.area) / up.peak
         lower_s = 1.875 * abs(dn.area) / dn.peak
-        if not (MIN_PHASE_S <= lift_s <= MAX_PHASE_S and MIN_PHASE_S <= lower_s <= MAX_PHASE_S):
+        if not (MIN_PHASE_S <= lift_s <= MAX_PHASE_S and MIN_PHASE_S <= lower_s <= MAX_PHASE_S
+                and lift_s + lower_s >= MIN_REP_S):
             return
         if ch == "T" and not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
             return  # a heel rises and comes down at similar speeds; a step swings, then rolls
