@@ -165,6 +165,19 @@ def test_sensor_on_the_instep_counts_big_foot_pitch() -> None:
     assert all(35.0 <= r.rom_deg <= 50.0 for r in reps)
 
 
+@pytest.mark.parametrize("rate_hz", [50, 100])
+def test_a_jiggling_leg_in_a_set_adds_no_reps(rate_hz: int) -> None:
+    """Between reps a seated user jiggles the leg at 4 Hz: tilt and lift like tiny reps."""
+    samples = _synthetic_rep_samples(rate_hz, 6, tail_s=1.0)
+    t_off = samples[-1].t_s + 1.0 / rate_hz
+    jiggle = _synthetic_rep_samples(rate_hz, 32, lift_s=0.125, hold_s=0.0, lower_s=0.125, pause_s=0.0,
+                                    tilt_deg=3.0, lift_m=0.005, lead_s=0.0, tail_s=3.0)
+    samples += [s._replace(t_s=s.t_s + t_off) for s in jiggle]
+    reps = _reps(CalfCounter().run(samples))
+    assert len(reps) == 6
+    assert all(r.end_s < t_off for r in reps)
+
+
 def test_timestamp_jitter_and_dropped_samples(traces_dir: Path) -> None:
     samples = list(read_trace(traces_dir / TRACE))
     rng = np.random.default_rng(3)
