@@ -117,7 +117,8 @@ MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channe
 ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least this...
 ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-down)
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
-ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this
+ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this...
+V_UP_SHARE = 0.1           # ...after a lift of at least this share of it
 HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
 HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
@@ -657,7 +658,8 @@ class RepDetector:
             return False
         if c.ch == "T":
             return ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG and c.lift_cms >= T_LIFT_CMS
-        return c.top_size >= ALONE_MIN_CM
+        # A rest level that is a few mg off after walking reads as a long sag, with no lift.
+        return c.top_size >= ALONE_MIN_CM and c.size >= V_UP_SHARE * c.top_size
 
     def _expire(self, t: float, force: bool = False) -> None:
         h = self._held
