@@ -492,6 +492,11 @@ class RepDetector:
                 self._candidate(t, pair, "T")
         lobe = self.V.lobes.update(t, v, dt, k_noise, shock)
         if lobe is not None:
+            c = self._landing
+            if c is not None and lobe.sign == -1 and self._lowering_of(c, lobe.t_start):
+                c.lobe_end = t
+                c.end = t + V_REMAIN * c.lower_s
+                self._expect_landing(c)
             pair = self.V.feed(lobe)
             if pair is not None:
                 self._candidate(t, pair, "V")
@@ -711,9 +716,19 @@ class RepDetector:
                 c.bounce = True
                 c.end = self._t_impact
                 self._report(t)
-            elif t >= c.report_at:
+            elif t >= c.report_at and not self._still_lowering(c):
                 self._report(t)
         self._expire(t)
+
+    def _still_lowering(self, c: _Candidate) -> bool:
+        """A rep only V timed, whose top lobe ended during a long hold: V sinking again soon
+        after is the lowering, and the heel is not down until it ends."""
+        lb = self.V.lobes
+        sinking = lb.sign == -1 or (lb.sign == 0 and lb.area < 0.0 and lb.t_low > c.lobe_end)
+        return sinking and self._lowering_of(c, lb.t_low)
+
+    def _lowering_of(self, c: _Candidate, t_start: float) -> bool:
+        return c.ch == "V" and "T" not in c.seen and t_start - c.lobe_end < MERGE_GAP_S
 
     def _report(self, t: float) -> None:
         c = self._landing
