@@ -6,7 +6,7 @@
     t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps
     0.000000,0.01234,-0.98000,0.10000,0.120,-0.300,0.050
 
-Reading streams line by line (an hour-long file is never loaded whole). Any defect raises
+Reading streams in blocks of lines (an hour-long file is never loaded whole). Any defect raises
 :class:`TraceError` naming the file, the line and the field.
 """
 from __future__ import annotations
@@ -16,7 +16,11 @@ import io
 import math
 import os
 from dataclasses import dataclass, field
-from typing import IO, Iterator
+from itertools import chain, islice, repeat
+from operator import length_hint
+from typing import IO, Iterable, Iterator
+
+import numpy as np
 
 from counter.sample import COLUMNS, Sample
 
@@ -25,6 +29,68 @@ MAGIC = "# calfcount trace v1"
 _RATE_CHECK_INTERVALS = 50
 # Jitter and a few dropped samples are fine; a wrong rate (e.g. 100 vs 50 Hz) is not.
 _RATE_TOLERANCE = 0.25
+# Lines read at a time: about 60 KiB of text, so memory stays small however long the file.
+_BLOCK_LINES = 1024
+# Everything a plain data line is made of; any other byte sends its block to the line parser.
+_PLAIN_BYTES = b"0123456789.-,\n"
+_NEWLINE_TO_COMMA = bytes.maketrans(b"\n", b",")
+_PLAIN_MARKS = np.frombuffer(b".,.,.,.,.,.,.\n", np.uint8)
+# Exact powers of ten (built from ints, not pow(), so no rounding question arises).
+_POW10 = np.array([float(10 ** k) for k in range(16)])
+_tuple_new = tuple.__new__
+# Read failures that mean a bad file rather than a bug.
+_READ_ERRORS = (UnicodeDecodeError, OSError, EOFError)
+
+
+def _parse_plain(lines: list[str]) -> np.ndarray | None:
+    """``lines`` as an (n, 7) array when every line is seven plain decimals (``-12.345``:
+    optional minus, one point, 1 to 15 digits) separated by commas; None otherwise.
+
+    The values are bit-identical to ``float()``: an integer mantissa below 2**53 divided by an
+    exact power of ten is one correctly rounded operation, and float() is correctly rounded.
+    """
+    text = "".join(lines)
+    if not text.isascii():
+        return None
+    data = text.encode("ascii")
+    if data.translate(None, _PLAIN_BYTES):
+        return None  # comments, spaces, '\r', exponents, nan...: the line parser decides
+    if data[-1] != 10:
+        data += b"\n"  # the last line of a file without a final newline
+    n = len(lines)
+    a = np.frombuffer(data, np.uint8)
+    # Points, commas and newlines (every byte below '0' but the minus sign) must alternate
+    # '.,.,.,.,.,.,.\n' on every line: seven fields, one point in each. Each line holds one
+    # '\n', its end, so counting them all is enough; a blank line fails here too.
+    marks = np.flatnonzero((a < 48) & (a != 45))
+    if len(marks) != 14 * n or not (a[marks].reshape(n, 14) == _PLAIN_MARKS).all():
+        return None
+    dots, seps = marks[0::2], marks[1::2]
+    starts = np.empty_like(seps)
+    starts[0] = 0
+    starts[1:] = seps[:-1] + 1
+    neg = a[starts] == 45
+    if np.count_nonzero(neg) != data.count(b"-"):
+        return None  # a minus sign not at the start of its field
+    # At least one digit ('-.' is not a number); at most 15, so the mantissa stays below 2**53.
+    digits = seps - starts - 1 - neg
+    if digits.min() < 1 or digits.max() > 15:
+        return None
+    mantissa = np.fromstring(data.translate(_NEWLINE_TO_COMMA, b".")[:-1], dtype=np.int64, sep=",")
+    if mantissa.size != 7 * n:
+        return None
+    vals = np.abs(mantissa) / _POW10[seps - dots - 1]
+    # The sign is applied last so '-0.000' gives -0.0, as float() does.
+    np.copysign(vals, np.where(neg, -1.0, 1.0), out=vals)
+    return vals.reshape(n, 7)
+
+
+def _rate_is_off(dts: list[float], nominal_dt: float) -> float | None:
+    """The median interval when it contradicts the nominal one, else None."""
+    # The median ignores dropped samples and jitter; a wrong header rate
+    # (say 100 Hz written for 50 Hz data) moves it by a factor.
+    med_dt = sorted(dts)[len(dts) // 2]
+    return med_dt if abs(med_dt / nominal_dt - 1.0) > _RATE_TOLERANCE else None
 
 
 class TraceError(ValueError):
@@ -56,13 +122,30 @@ class TraceReader:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)
-        self.line_no = 0
+        # Lines are read a block ahead of the samples handed out; this state says how far the
+        # caller has got, so line numbers and a later iteration start where it stopped.
+        self._line_no = 0                   # last line parsed (fast blocks: the block's end)
+        self._block: list[str] | None = None  # lines of the block being handed out
+        self._fast: Iterator[float] | None = None  # when parsed whole: its t_s not yet taken
+        self._used = 0                      # lines of the block parsed one by one so far
+        self._failed: Exception | None = None  # a read error met after the block's last line
         self._fh: IO[str] | None = None
         self._raw: IO[bytes] | None = None
         self.header: TraceHeader
         self._cols: tuple[int, ...] = ()
         self._ncols = 0
         self.bytes_total = 0
+
+    @property
+    def line_no(self) -> int:
+        """Line of the last sample read (while reading the header: the last header line)."""
+        if self._fast is not None:
+            return self._line_no - length_hint(self._fast)
+        return self._line_no
+
+    @line_no.setter
+    def line_no(self, value: int) -> None:
+        self._line_no = value
 
     def __enter__(self) -> "TraceReader":
         self.open()
@@ -72,6 +155,7 @@ class TraceReader:
         self.close()
 
     def close(self) -> None:
+        self._block = self._fast = self._failed = None
         if self._fh is not None:
             self._fh.close()
             self._fh = None
@@ -135,15 +219,43 @@ class TraceReader:
         assert self._fh is not None
         try:
             raw = self._fh.readline()
-        except UnicodeDecodeError:
-            self.line_no += 1
-            raise self._err("not UTF-8 text") from None
-        except (OSError, EOFError) as e:  # a damaged .gz
-            raise self._err(f"cannot read: {e}") from None
+        except _READ_ERRORS as e:
+            raise self._read_error(e) from None
         if not raw:
             return None
-        self.line_no += 1
+        self._line_no += 1
         return raw
+
+    def _read_error(self, e: Exception) -> TraceError:
+        if isinstance(e, UnicodeDecodeError):
+            self._line_no += 1
+            return self._err("not UTF-8 text")
+        return self._err(f"cannot read: {e}")  # OSError, EOFError: a damaged .gz
+
+    def _next_block(self, next_line: Iterator[str]) -> list[str]:
+        """The lines an earlier iteration read but did not use, else up to ``_BLOCK_LINES``
+        new ones; [] at the end. A read error is kept in ``_failed`` until those lines are parsed."""
+        lines = self._block
+        if lines is not None:
+            self._block = None
+            if self._fast is not None:
+                left = length_hint(self._fast)
+                self._fast = None
+                self._line_no -= left
+                lines = lines[len(lines) - left:]
+            else:
+                lines = lines[self._used:]
+            if lines:
+                return lines
+        lines = []
+        if self._failed is None:
+            try:
+                # extend() keeps what was read before an error: those lines are parsed (and
+                # their own defects reported) first, as when reading line by line.
+                lines.extend(islice(next_line, _BLOCK_LINES))
+            except Exception as e:
+                self._failed = e
+        return lines
 
     def _parse_columns(self, line: str) -> None:
         names = [c.strip() for c in line.split(",")]
@@ -156,63 +268,99 @@ class TraceReader:
         self._ncols = len(names)
 
     def __iter__(self) -> Iterator[Sample]:
+        # The samples of a block come out through C iterators; Python code runs once per
+        # block, or once per line when a block needs the line-by-line parser.
+        return chain.from_iterable(self._blocks())
+
+    def _blocks(self) -> Iterator[Iterable[Sample]]:
         if self._fh is None:
             self.open()
         fh = self._fh
         assert fh is not None
         cols, ncols = self._cols, self._ncols
         in_order = cols == tuple(range(7))
+        plain_layout = in_order and ncols == 7
         isfinite = math.isfinite
         prev_t = -math.inf
         first_dts: list[float] = []
         n = 0
         nominal_dt = 1.0 / self.header.sample_rate_hz
+        next_line = iter(fh.readline, "")
         while True:
-            raw = self._readline()
-            if raw is None:
-                break
-            if raw[0] == "#":
-                continue
-            parts = raw.split(",")
-            if len(parts) != ncols:
-                if not raw.strip():
+            lines = self._next_block(next_line)
+            if not lines:
+                if self._failed is None:
+                    break
+                failed, self._failed = self._failed, None
+                if isinstance(failed, _READ_ERRORS):
+                    raise self._read_error(failed) from None
+                raise failed
+            self._block, self._used = lines, 0
+            arr = _parse_plain(lines) if plain_layout else None
+            if arr is not None:
+                # Finite by construction (15 digits at most). Any failed check sends the block
+                # to the line parser, which reports it exactly as for a single line.
+                t = arr[:, 0]
+                ok = t[0] > prev_t and bool((t[1:] > t[:-1]).all())
+                dts = first_dts
+                if ok and n <= _RATE_CHECK_INTERVALS:  # the rate check, as the line parser does it
+                    head = [prev_t] + t[:_RATE_CHECK_INTERVALS + 1 - n].tolist()
+                    dts = first_dts + [b - a for a, b in zip(head, head[1:])][1 if n == 0 else 0:]
+                    ok = len(dts) < _RATE_CHECK_INTERVALS or _rate_is_off(dts, nominal_dt) is None
+                if ok:
+                    first_dts = dts
+                    prev_t = float(t[-1])
+                    n += len(lines)
+                    self._line_no += len(lines)
+                    # Samples are made as they are taken (and can be freed at once); how far the
+                    # first column has been taken tells how many are left.
+                    t_col, *other_cols = arr.T.tolist()
+                    self._fast = left = iter(t_col)
+                    yield map(_tuple_new, repeat(Sample), zip(left, *other_cols))
                     continue
-                raise self._err(f"expected {ncols} comma-separated fields, found {len(parts)}")
-            try:
-                if in_order:
-                    vals = [float(p) for p in parts[:7]] if ncols != 7 else [float(p) for p in parts]
-                else:
-                    vals = [float(parts[i]) for i in cols]
-            except ValueError:
-                for name, i in zip(COLUMNS, cols):
-                    try:
-                        float(parts[i])
-                    except ValueError:
-                        raise self._err(f"not a number: {parts[i].strip()[:30]!r}", name) from None
-                raise
-            if not isfinite(vals[0] + vals[1] + vals[2] + vals[3] + vals[4] + vals[5] + vals[6]):
-                # One sum per line is cheaper than seven checks; find the culprit only on failure.
-                for name, v in zip(COLUMNS, vals):
-                    if not isfinite(v):
-                        raise self._err(f"value is {v} (NaN or infinite)", name)
-                raise self._err("values too large to be a reading")
-            t = vals[0]
-            if t <= prev_t:
-                raise self._err(f"timestamp {t} does not increase (previous {prev_t})", "t_s")
-            if n and n <= _RATE_CHECK_INTERVALS:
-                first_dts.append(t - prev_t)
-                if n == _RATE_CHECK_INTERVALS:
-                    # The median ignores dropped samples and jitter; a wrong header rate
-                    # (say 100 Hz written for 50 Hz data) moves it by a factor.
-                    med_dt = sorted(first_dts)[len(first_dts) // 2]
-                    if abs(med_dt / nominal_dt - 1.0) > _RATE_TOLERANCE:
-                        raise self._err(
-                            f"header says {self.header.sample_rate_hz:g} Hz but the timestamps "
-                            f"are {1 / med_dt:.1f} Hz apart (median of the first "
-                            f"{_RATE_CHECK_INTERVALS} intervals)", "sample_rate_hz")
-            prev_t = t
-            n += 1
-            yield Sample(*vals)
+            for raw in lines:
+                self._used += 1
+                self._line_no += 1
+                if raw[0] == "#":
+                    continue
+                parts = raw.split(",")
+                if len(parts) != ncols:
+                    if not raw.strip():
+                        continue
+                    raise self._err(f"expected {ncols} comma-separated fields, found {len(parts)}")
+                try:
+                    if in_order:
+                        vals = [float(p) for p in parts[:7]] if ncols != 7 else [float(p) for p in parts]
+                    else:
+                        vals = [float(parts[i]) for i in cols]
+                except ValueError:
+                    for name, i in zip(COLUMNS, cols):
+                        try:
+                            float(parts[i])
+                        except ValueError:
+                            raise self._err(f"not a number: {parts[i].strip()[:30]!r}", name) from None
+                    raise
+                if not isfinite(vals[0] + vals[1] + vals[2] + vals[3] + vals[4] + vals[5] + vals[6]):
+                    # One sum per line is cheaper than seven checks; find the culprit only on failure.
+                    for name, v in zip(COLUMNS, vals):
+                        if not isfinite(v):
+                            raise self._err(f"value is {v} (NaN or infinite)", name)
+                    raise self._err("values too large to be a reading")
+                t_s = vals[0]
+                if t_s <= prev_t:
+                    raise self._err(f"timestamp {t_s} does not increase (previous {prev_t})", "t_s")
+                if n and n <= _RATE_CHECK_INTERVALS:
+                    first_dts.append(t_s - prev_t)
+                    if n == _RATE_CHECK_INTERVALS:
+                        med_dt = _rate_is_off(first_dts, nominal_dt)
+                        if med_dt is not None:
+                            raise self._err(
+                                f"header says {self.header.sample_rate_hz:g} Hz but the timestamps "
+                                f"are {1 / med_dt:.1f} Hz apart (median of the first "
+                                f"{_RATE_CHECK_INTERVALS} intervals)", "sample_rate_hz")
+                prev_t = t_s
+                n += 1
+                yield (Sample(*vals),)
         if n == 0:
             raise self._err("no samples after the column line", line=None)
 

@@ -106,3 +106,65 @@ def test_writer_flushes_so_a_power_cut_keeps_the_samples(tmp_path: Path) -> None
     assert on_disk[-1].t_s >= 3.0 - 1e-9
     w.close()
     assert len(list(read_trace(path))) == 350
+
+
+def _varied_rows(n: int) -> list[str]:
+    """Rows like a logger writes them, with negative zeros and a few unusual but valid numbers."""
+    rows = []
+    for i in range(n):
+        v = [math.sin(i * k / 7.0) * 10 ** (k % 4 - 1) for k in range(1, 6)]
+        fields = [f"{i / 100:.6f}", f"{v[0]:.5f}", f"{v[1]:.5f}", f"{v[2]:.5f}", f"{v[3]:.3f}", f"{v[4]:.3f}",
+                  f"{-0.0004:.3f}"]
+        if i % 997 == 5:
+            fields[1:3] = [".5", "-7."]
+        rows.append(",".join(fields) + "\n")
+    return rows
+
+
+def test_long_file_values_are_exactly_float_and_line_no_follows(tmp_path: Path) -> None:
+    rows = _varied_rows(3000)
+    rows.insert(1500, "# sensor gap\n")
+    rows.insert(2100, "\n")
+    path = _write(tmp_path, HEADER + "".join(rows))
+    expected = [(line_no, [float(x) for x in row.split(",")])
+                for line_no, row in enumerate(rows, start=5) if row.strip() and row[0] != "#"]
+    with TraceReader(path) as r:
+        got = [(r.line_no, s) for s in r]
+    assert len(got) == len(expected) == 3000
+    for (line, s), (want_line, want) in zip(got, expected):
+        assert line == want_line
+        assert type(s) is Sample
+        # Bit for bit, sign of zero included.
+        assert [v.hex() for v in s] == [v.hex() for v in want]
+        assert s.gz_dps.hex() == "-0x0.0p+0"
+
+
+@pytest.mark.parametrize("bad_row, text, needle, field", [
+    (2500, "1.0,2.0,3.0", "expected 7 comma-separated fields, found 3", None),
+    (1023, "25.0,0.1,0.2,nan,0,0,0", "value is nan", "az_g"),
+    (1024, "0.5,0.1,0.2,0.3,0,0,0", "timestamp 0.5 does not increase", "t_s"),
+    (2047, "20.470000,0.1,0.2,0.3,0,0,1e999", "value is inf", "gz_dps"),
+    (3999, "39.990000,0.1,x,0.3,0,0,0", "not a number: 'x'", "ay_g"),
+])
+def test_defect_deep_in_a_long_file_names_its_line(tmp_path: Path, bad_row: int, text: str, needle: str,
+                                                   field: str | None) -> None:
+    rows = _rows(4000).splitlines(keepends=True)
+    rows[bad_row] = text + "\n"
+    path = _write(tmp_path, HEADER + "".join(rows))
+    got: list[Sample] = []
+    with pytest.raises(TraceError) as err:
+        got.extend(read_trace(path))
+    assert needle in str(err.value)
+    assert err.value.line == 5 + bad_row
+    assert err.value.field == field
+    assert len(got) == bad_row  # every sample before the defect is read first
+
+
+def test_iterating_again_continues_after_the_last_sample_taken(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + _rows(3000))
+    with TraceReader(path) as r:
+        first = next(iter(r))
+        assert (first.t_s, r.line_no) == (0.0, 5)
+        rest = list(r)
+        assert rest[0].t_s == 0.01 and len(rest) == 2999
+        assert r.line_no == 5 + 2999
