@@ -670,8 +670,9 @@ class RepDetector:
         h = self._held
         if h is None:
             return
-        # A V rep waits for the tilt's lowering lobe, unless the tilt channel is quiet.
-        wait = HOLD_T_S if h.ch == "T" or self.T.lobes.sign == 0 else HOLD_S
+        # A V rep waits for the tilt's lowering lobe, unless the tilt channel is quiet (or does
+        # not know yet which way a lift turns it).
+        wait = HOLD_T_S if h.ch == "T" or self.T.lobes.sign == 0 or self.T.lift_sign == 0 else HOLD_S
         if not force and t - h.t < wait:
             return
         self._held = None
