@@ -128,6 +128,8 @@ IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
 SLOW_STEP_S = 0.02         # bias and stillness are updated this often (sample time)...
 AXIS_STEP_S = 0.1          # ...and the axis this often
+_STILL_DPS2 = STILL_DPS * STILL_DPS
+_STILL_G2 = STILL_G * STILL_G
 
 
 class _Lobe(NamedTuple):
@@ -538,7 +540,7 @@ class RepDetector:
         dw = ex * ex + ey * ey + ez * ez
         ex, ey, ez = x2 - qx, y2 - qy, z2 - qz
         da = ex * ex + ey * ey + ez * ez
-        if dw > STILL_DPS * STILL_DPS or da > STILL_G * STILL_G or shock > 0.05:
+        if dw > _STILL_DPS2 or da > _STILL_G2 or shock > 0.05:
             self._t_moved = t
         if t - self._t_moved > STILL_FOR_S:
             self._still_s += dt
@@ -550,9 +552,9 @@ class RepDetector:
         px, py, pz = self._angle
         px = px * d_angle + wx * dt; py = py * d_angle + wy * dt; pz = pz * d_angle + wz * dt
         self._angle = (px, py, pz)
-        pn = math.sqrt(px * px + py * py + pz * pz)
-        if pn > ANGLE_CLIP_DEG:
-            q = ANGLE_CLIP_DEG / pn  # a sit-down or a stride must not own the axis
+        pn2 = px * px + py * py + pz * pz
+        if pn2 > ANGLE_CLIP_DEG * ANGLE_CLIP_DEG:
+            q = ANGLE_CLIP_DEG / math.sqrt(pn2)  # a sit-down or a stride must not own the axis
             px, py, pz = px * q, py * q, pz * q
         self._axis_dt += dt
         if self._axis_dt < AXIS_STEP_S:
