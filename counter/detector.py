@@ -99,7 +99,7 @@ V_ON_NOISE = 4.0           # ...and this many times the channel noise
 V_MIN_CM = 0.8             # smallest V top lobe worth counting
 END_FRACTION = 0.1         # a lobe ends below this share of its peak (or near the noise)
 MERGE_GAP_S = 0.6          # same-sign lobes this close are one (a long hold splits a lowering)
-HOLD_MAX_S = 2.2           # longest gap from lift to lowering (holds are <= 1.5 s)
+HOLD_MAX_S = 3.0           # longest gap from lift to lowering (a hold of 2.5 s, lobe tails cut)
 AREA_RATIO_MAX = 6.0       # lift and lowering of one rep are alike in size
 REST_BEFORE_LIFT_S = 3.0   # after this long without a lobe the next movement is a lift
 EDGE_S = 0.12              # a shock this close to a lobe's start is the previous landing
@@ -108,7 +108,9 @@ SHOCK_WALK_G = 0.8         # a heel strike this hard in the middle of a movement
 SHOCK_STRIKE_G = 0.2       # shock (3 Hz high-pass) of a heel strike
 SHOCK_BOUNCE_G = 0.1       # impact (spike) of a bouncing rep's landing; a controlled one is far softer
 MIN_PHASE_S = 0.12         # fastest plausible lift or lowering
-MAX_PHASE_S = 4.0          # slowest
+MAX_PHASE_S = 6.0          # slowest (a slow tempo lowers the heel in 4 s and more); V reads
+MAX_V_PHASE_S = 5.0        # ...phases ~30 % long, yet takes in more drift: this for V...
+MAX_ALONE_PHASE_S = 4.0    # ...and this for V alone outside a set (a slow sag, a new posture)
 MIN_REP_S = 0.4            # fastest lift + lowering (a jiggling leg swings at 3-4 Hz)
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
 SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the set under way
@@ -117,6 +119,9 @@ MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channe
 ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least this...
 ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-down)
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
+T_LIFT_NOISE = 4.0         # ...in a set, a slow seated raise may rise slower: 4x V's noise...
+T_LIFT_MIN_CMS = 0.3       # ...but at least this...
+SLOW_LIFT_SIZE = 0.7       # ...and with a tilt of at least this share of the usual
 ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this...
 V_UP_SHARE = 0.1           # ...after a lift of at least this share of it
 HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
@@ -306,7 +311,7 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down")
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -324,6 +329,7 @@ class _Candidate:
         self.lift_cms = max(up.lift_cms, dn.lift_cms)
         self.seen = {ch}
         self.report_at = 0.0
+        self.extended = False  # (V only) its lowering came after a long hold
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
@@ -495,8 +501,9 @@ class RepDetector:
         lobe = self.V.lobes.update(t, v, dt, k_noise, shock)
         if lobe is not None:
             c = self._landing
-            if c is not None and lobe.sign == -1 and self._lowering_of(c, lobe.t_start):
+            if c is not None and lobe.sign == -1 and self._lowering_of(c, lobe.t_start, lobe.area):
                 c.lobe_end = t
+                c.extended = True
                 c.end = t + V_REMAIN * c.lower_s
                 self._expect_landing(c)
             pair = self.V.feed(lobe)
@@ -598,7 +605,8 @@ class RepDetector:
         # Min-jerk: a move of size A over T seconds peaks at 1.875 A / T.
         lift_s = 1.875 * abs(up.area) / up.peak
         lower_s = 1.875 * abs(dn.area) / dn.peak
-        if not (MIN_PHASE_S <= lift_s <= MAX_PHASE_S and MIN_PHASE_S <= lower_s <= MAX_PHASE_S
+        longest = MAX_PHASE_S if ch == "T" else MAX_V_PHASE_S
+        if not (MIN_PHASE_S <= lift_s <= longest and MIN_PHASE_S <= lower_s <= longest
                 and lift_s + lower_s >= MIN_REP_S):
             return
         if ch == "T" and not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
@@ -615,7 +623,9 @@ class RepDetector:
                 ov = min(lb.t_end, up.t_end) - max(lb.t_start, up.t_start)
                 if ov > best_ov:
                     best, best_ov = lb, ov
-            if best is not None and best_ov > 0.5 * (up.t_end - up.t_start):
+            # (A slow sag after a posture change has no say.)
+            if (best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and max(lift_s, lower_s)
+                    <= MAX_ALONE_PHASE_S and abs(up.area) >= V_UP_SHARE * abs(dn.area)):
                 self.T.vote(best.sign, V_VOTE)
             ll = self.T.last_lift
             rom = abs(ll.area) if ll is not None and ll.t_end > up.t_start - 0.5 and ll.t_start < dn.t_end else 0.0
@@ -648,17 +658,27 @@ class RepDetector:
         self._held = c
 
     def _fits_set(self, c: _Candidate) -> bool:
-        if c.ch == "T" and c.lift_cms < T_LIFT_CMS:
-            return False
         last = self._last
         if last is None or c.start - last.lobe_end > SET_GAP_S:
             return False
         typ = self._typical[c.ch]
-        return typ > 0.0 and IN_SET_FRACTION * typ <= c.size <= MAX_VS_TYPICAL * typ
+        if not (typ > 0.0 and IN_SET_FRACTION * typ <= c.size and self._swing(c) <= MAX_VS_TYPICAL * typ):
+            return False
+        if c.ch == "T" and c.lift_cms < T_LIFT_CMS:
+            # A slow seated raise lifts the leg 1 cm in 2-3 s: slower than T_LIFT_CMS, but clear
+            # of V's noise, and it turns the shank as far as the set's other reps (a sway does not).
+            slow_lift_cms = max(T_LIFT_MIN_CMS, T_LIFT_NOISE * self.V.lobes.noise)
+            return c.size >= SLOW_LIFT_SIZE * typ and c.lift_cms >= slow_lift_cms
+        return True
 
     def _oversized(self, c: _Candidate) -> bool:
         typ = self._typical[c.ch]
-        return typ > 0.0 and c.size > MAX_VS_TYPICAL * typ
+        return typ > 0.0 and self._swing(c) > MAX_VS_TYPICAL * typ
+
+    @staticmethod
+    def _swing(c: _Candidate) -> float:
+        """The larger of a tilt rep's two lobes (a stride swings back further than it lifted)."""
+        return max(c.size, c.top_size) if c.ch == "T" else c.size
 
     def _alone_ok(self, c: _Candidate) -> bool:
         if self._oversized(c):
@@ -666,7 +686,8 @@ class RepDetector:
         if c.ch == "T":
             return ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG and c.lift_cms >= T_LIFT_CMS
         # A rest level that is a few mg off after walking reads as a long sag, with no lift.
-        return c.top_size >= ALONE_MIN_CM and c.size >= V_UP_SHARE * c.top_size
+        return (c.top_size >= ALONE_MIN_CM and c.size >= V_UP_SHARE * c.top_size
+                and max(c.lift_s, c.lower_s) <= MAX_ALONE_PHASE_S)
 
     def _expire(self, t: float, force: bool = False) -> None:
         h = self._held
@@ -728,10 +749,13 @@ class RepDetector:
         after is the lowering, and the heel is not down until it ends."""
         lb = self.V.lobes
         sinking = lb.sign == -1 or (lb.sign == 0 and lb.area < 0.0 and lb.t_low > c.lobe_end)
-        return sinking and self._lowering_of(c, lb.t_low)
+        return sinking and self._lowering_of(c, lb.t_low, lb.area)
 
-    def _lowering_of(self, c: _Candidate, t_start: float) -> bool:
-        return c.ch == "V" and "T" not in c.seen and t_start - c.lobe_end < MERGE_GAP_S
+    def _lowering_of(self, c: _Candidate, t_start: float, area: float) -> bool:
+        """A V lobe starting at ``t_start`` of ``area`` (cm) is the lowering of ``c`` (no more
+        than the lift: a bigger sag is the leg leaving the machine)."""
+        return (c.ch == "V" and "T" not in c.seen and not c.extended and t_start - c.lobe_end < MERGE_GAP_S
+                and -area <= c.size)
 
     def _report(self, t: float) -> None:
         c = self._landing

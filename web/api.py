@@ -163,7 +163,8 @@ def sessions() -> Any:
     ``target_sets``, ``target_reps`` and totals: ``reps``, ``sets_done``, ``full_sets``,
     ``bouncing``, ``too_fast``, ``carries``, ``target_met``."""
     limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+    # isascii(): str.isdigit() also accepts superscripts like '²', which int() refuses.
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
         abort(400, description="'limit' must be an integer within 1..1000")
     return jsonify(get_live(current_app).store.sessions(int(limit)))
 

@@ -2,6 +2,7 @@
 set tracking and the replay command."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -135,6 +136,32 @@ def test_counts_synthetic_reps_at_any_rate(rate_hz: int) -> None:
     assert all(3.0 <= r.rom_deg <= 5.0 for r in reps)
     # Emitted within 0.5 s of the heel coming down.
     assert all(r.emitted_at_s - r.end_s <= 0.5 for r in reps)
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100])
+@pytest.mark.parametrize("lift_s, hold_s, lower_s", [(4.0, 0.0, 4.0), (2.5, 2.0, 3.0), (1.2, 2.5, 1.5)])
+def test_slow_tempos_and_long_holds_count(rate_hz: int, lift_s: float, hold_s: float, lower_s: float) -> None:
+    """A 4-0-4 tempo, slow phases around a 2 s hold, a 2.5 s hold: each rep counts once."""
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(rate_hz, 8, lift_s=lift_s, hold_s=hold_s,
+                                                         lower_s=lower_s)))
+    assert len(reps) == 8
+    assert all(not r.flags for r in reps)
+
+
+@pytest.mark.parametrize("trace, k", [("trace_003.csv", 1.4), ("trace_008.csv", 1.4), ("trace_007.csv", 1.4)])
+def test_recordings_slowed_down_count_the_same_sets(traces_dir: Path, trace: str, k: float) -> None:
+    """Real seated, hack-squat and standing recordings retimed to a slower tempo (phases up to
+    3-4 s, holds up to 2 s): every set is still counted within one rep."""
+    spec = importlib.util.spec_from_file_location("calfcount_tempo", Path(__file__).with_name("tempo.py"))
+    assert spec and spec.loader
+    tempo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tempo)
+    labels = json.loads((traces_dir / trace.replace(".csv", ".labels.json")).read_text())
+    samples = tempo.stretch(list(read_trace(traces_dir / trace)), k, seed=1)
+    reps = _reps(CalfCounter().run(samples))
+    for start_s, end_s, n in tempo.stretch_sets(labels["sets"], k):
+        counted = sum(start_s - 2.0 <= r.end_s <= end_s + 2.0 for r in reps)
+        assert abs(counted - n) <= 1, (trace, start_s, counted, n)
 
 
 def test_tilt_without_a_lift_is_not_a_rep() -> None:

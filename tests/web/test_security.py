@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -51,6 +52,14 @@ def test_fuzzed_control_bodies_never_500(client: FlaskClient, csrf: dict[str, st
 def test_fuzzed_raw_bodies_never_500(client: FlaskClient, csrf: dict[str, str], raw: bytes) -> None:
     r = client.post("/api/target", data=raw, headers=csrf)
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize("limit", ["\u00b2", "\u0663", "-1", "1e3", " 5"])
+def test_a_limit_that_is_not_plain_digits_is_refused(client: FlaskClient, limit: str) -> None:
+    """'²' passes str.isdigit() yet int() refuses it; the API takes ASCII digits only."""
+    r = client.get("/api/sessions", query_string={"limit": limit})
+    assert r.status_code == 400
+    assert "limit" in r.get_json()["message"]
 
 
 @FUZZ
