@@ -66,14 +66,14 @@ def scored(traces_dir: Path) -> dict:
 
 def test_rep_detection_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["rep_precision"] >= 0.88
-    assert s["rep_recall"] >= 0.93
+    assert s["rep_precision"] >= 0.9
+    assert s["rep_recall"] >= 0.95
 
 
 def test_set_count_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["sets_exact_share"] >= 0.7
-    assert s["sets_within1_share"] >= 0.88
+    assert s["sets_exact_share"] >= 0.75
+    assert s["sets_within1_share"] >= 0.89
 
 
 def test_flag_floor(scored: dict) -> None:
@@ -81,12 +81,12 @@ def test_flag_floor(scored: dict) -> None:
     assert (f["too_fast"]["precision"] or 0) >= 0.95
     assert (f["too_fast"]["recall"] or 0) >= 0.85
     assert (f["bouncing"]["precision"] or 0) >= 0.93
-    assert (f["bouncing"]["recall"] or 0) >= 0.78
+    assert (f["bouncing"]["recall"] or 0) >= 0.8
 
 
 def test_few_reps_while_walking(scored: dict) -> None:
-    # The product target is zero; today's figure is 3 (README, Accuracy). Guard against worse.
-    assert scored["walking_reps"] <= 4
+    # The product target is zero; today's figure is 1 (README, Accuracy). Guard against worse.
+    assert scored["walking_reps"] <= 2
 
 
 def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
@@ -94,4 +94,4 @@ def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
     lat.sort()
     assert lat[len(lat) // 2] <= 0.2
     assert lat[int(0.9 * len(lat))] <= 0.4
-    assert lat[int(0.99 * len(lat))] <= 0.8
+    assert lat[int(0.99 * len(lat))] <= 0.6
