@@ -178,26 +178,13 @@ class _LobeTracker:
         done = None
         if sign != 0:
             xs = x * sign
-            if xs >= near_zero and xs >= END_FRACTION * self.peak:
-                # Still in the lobe.
-                xdt = x * dt
-                self.area += xdt
-                self.moment += t * xdt
-                if ax > self.peak:
-                    self.peak = ax
-                if shock > self.shock:
-                    self.shock = shock
-                    self.t_shock = t
-                    self.area_at_shock = self.area
-                if aux > self.aux:
-                    self.aux = aux
-                return None
-            # A strike near the start is the previous landing, one late in the travel is this
-            # one's; walking strikes the heel mid-swing.
-            mid = self.shock if (self.t_shock > self.t_low + EDGE_S
-                                 and abs(self.area_at_shock) < LANDED_SHARE * abs(self.area)) else 0.0
-            done = _Lobe(sign, self.t_low, t, self.area, self.peak, self.moment, mid, shock, self.aux)
-            self.sign = 0
+            if xs < near_zero or xs < END_FRACTION * self.peak:
+                # A strike near the start is the previous landing, one late in the travel is
+                # this one's; walking strikes the heel mid-swing.
+                mid = self.shock if (self.t_shock > self.t_low + EDGE_S
+                                     and abs(self.area_at_shock) < LANDED_SHARE * abs(self.area)) else 0.0
+                done = _Lobe(sign, self.t_low, t, self.area, self.peak, self.moment, mid, shock, self.aux)
+                self.sign = sign = 0
         area = self.area
         if done is not None or ax < near_zero or (area != 0.0 and (x > 0.0) != (area > 0.0)):
             # Near zero (or the sign flipped): a lobe starts from here at the earliest.
@@ -221,6 +208,8 @@ class _LobeTracker:
                 self.area_at_shock = area
             if aux > self.aux:
                 self.aux = aux
+            if sign != 0:
+                return None  # still in the lobe
         if ax > self.on_min and ax > self.on_noise * self.noise:
             self.sign = 1 if x > 0.0 else -1
         else:
