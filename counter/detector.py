@@ -100,7 +100,8 @@ V_MIN_CM = 0.8             # smallest V top lobe worth counting
 END_FRACTION = 0.1         # a lobe ends below this share of its peak (or near the noise)
 MERGE_GAP_S = 0.6          # same-sign lobes this close are one (a long hold splits a lowering)
 HOLD_MAX_S = 3.0           # longest gap from lift to lowering (a hold of 2.5 s, lobe tails cut)
-AREA_RATIO_MAX = 6.0       # lift and lowering of one rep are alike in size
+AREA_RATIO_MAX = 6.0       # lift and lowering of one rep are alike in size (4x for a tilt-only
+TILT_ONLY_RATIO_MAX = 4.0  # ...rep: a sway or a shift of stance does not turn back as far)
 REST_BEFORE_LIFT_S = 3.0   # after this long without a lobe the next movement is a lift
 EDGE_S = 0.12              # a shock this close to a lobe's start is the previous landing
 LANDED_SHARE = 0.8         # ...and one after this share of the travel is this landing
@@ -647,6 +648,8 @@ class RepDetector:
         self._held = c
 
     def _fits_set(self, c: _Candidate) -> bool:
+        if not self._returns(c):
+            return False
         last = self._last
         if last is None or c.start - last.lobe_end > SET_GAP_S:
             return False
@@ -669,7 +672,14 @@ class RepDetector:
         """The larger of a tilt rep's two lobes (a stride swings back further than it lifted)."""
         return max(c.size, c.top_size) if c.ch == "T" else c.size
 
+    def _returns(self, c: _Candidate) -> bool:
+        """A tilt-only rep turns the shank back about as far as it lifted it (the heel comes
+        down where it started); sway and a shift of stance do not."""
+        return c.ch != "T" or c.size / TILT_ONLY_RATIO_MAX <= c.top_size <= TILT_ONLY_RATIO_MAX * c.size
+
     def _alone_ok(self, c: _Candidate) -> bool:
+        if not self._returns(c):
+            return False
         if self._oversized(c):
             return False
         if c.ch == "T":
