@@ -25,9 +25,11 @@ in a heel strike was a lowering. V's lift sign is physics: a heel rise accelerat
 
 **Fusion.** A rep seen by both channels is counted. A rep seen by one channel only is counted
 when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the usual size for
-that channel) or, after waiting ``HOLD_S`` for the other channel, when it is clearly a rep on
-its own. Not reps: a heel strike in the middle of a movement (walking), phases faster than a
-heel can rise, swings far bigger than the usual rep.
+that channel) or, after waiting briefly for the other channel, when it is clearly a rep on its
+own. Not reps: a heel strike in the middle of a movement (walking), phases faster than a heel
+can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger than the usual
+rep, a tilt that does not turn back about as far as it went (sway). Slow tempos are reps: a
+lift or lowering may take up to ``MAX_PHASE_S`` and the top may be held up to ~2.5 s.
 
 **Flags and timing.** Lift and lower times come from the lobes (a min-jerk move of size A and
 duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them. A rep is
@@ -36,8 +38,8 @@ reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact at the landing 
 neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits the ground with
 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth).
 
-Per-sample work is O(1) and memory is fixed; the slow estimators (gyro bias, axis) run every
-``SLOW_STEP_S`` of sample time. Time constants are in seconds, so behaviour does not depend on
+Per-sample work is O(1) and memory is fixed; the slow estimators run on sample time: gyro bias
+and stillness every ``SLOW_STEP_S``, the axis every ``AXIS_STEP_S``. Time constants are in seconds, so behaviour does not depend on
 the sample rate.
 """
 from __future__ import annotations
