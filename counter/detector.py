@@ -39,8 +39,8 @@ neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits the g
 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth).
 
 Per-sample work is O(1) and memory is fixed; the slow estimators run on sample time: gyro bias
-and stillness every ``SLOW_STEP_S``, the axis every ``AXIS_STEP_S``. Time constants are in seconds, so behaviour does not depend on
-the sample rate.
+and stillness every ``SLOW_STEP_S``, the axis every ``AXIS_STEP_S``. Time constants are in
+seconds, so behaviour does not depend on the sample rate.
 """
 from __future__ import annotations
 
