@@ -358,7 +358,6 @@ class RepDetector:
         self._dt_key = -1.0
         self._k = _fast_gains(0.01)
         self._slow_cache: dict[float, tuple[float, ...]] = {}
-        self._axis_cache: dict[float, float] = {}
         self._axis_dt = 0.0
         # Learned about the chip and the leg: kept across gaps.
         self._bias = (0.0, 0.0, 0.0)
@@ -560,11 +559,7 @@ class RepDetector:
             return
         # The axis has a 20 s memory: the covariance of the clipped angle is sampled and the
         # power iteration stepped every AXIS_STEP_S, which is plenty and costs a fifth.
-        k_axis = self._axis_cache.get(self._axis_dt)
-        if k_axis is None:
-            if len(self._axis_cache) > 64:
-                self._axis_cache.clear()
-            k_axis = self._axis_cache[self._axis_dt] = 1.0 - math.exp(-self._axis_dt / TAU_AXIS_S)
+        k_axis = 1.0 - math.exp(-self._axis_dt / TAU_AXIS_S)
         self._axis_dt = 0.0
         cxx, cxy, cxz, cyy, cyz, czz = self._cov
         cxx += k_axis * (px * px - cxx); cxy += k_axis * (px * py - cxy); cxz += k_axis * (px * pz - cxz)
@@ -601,27 +596,26 @@ class RepDetector:
         if not (MIN_PHASE_S <= lift_s <= longest and MIN_PHASE_S <= lower_s <= longest
                 and lift_s + lower_s >= MIN_REP_S):
             return
-        if ch == "T" and not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
-            return  # a heel rises and comes down at similar speeds; a step swings, then rolls
         if ch == "T":
-            rom = abs(up.area)
-        else:
-            # V knows up from down: the tilt lobe under V's rise is a lift.
-            best, best_ov = None, 0.0
-            turn_max = self._typical["T"] * MAX_VS_TYPICAL or math.inf
-            for lb in self.T.recent:
-                if lb.t_end > up.t_start and lb.t_start < dn.t_end and abs(lb.area) > turn_max:
-                    return  # the leg turned far more than in a rep: sitting down, a stride
-                ov = min(lb.t_end, up.t_end) - max(lb.t_start, up.t_start)
-                if ov > best_ov:
-                    best, best_ov = lb, ov
-            # (A slow sag after a posture change has no say.)
-            if (best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and max(lift_s, lower_s)
-                    <= MAX_ALONE_PHASE_S and abs(up.area) >= V_UP_SHARE * abs(dn.area)):
-                self.T.vote(best.sign, V_VOTE)
-            ll = self.T.last_lift
-            rom = abs(ll.area) if ll is not None and ll.t_end > up.t_start - 0.5 and ll.t_start < dn.t_end else 0.0
-        self._fuse(t, _Candidate(ch, up, dn, t, lift_s, lower_s, rom))
+            if not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
+                return  # a heel rises and comes down at similar speeds; a step swings, then rolls
+            self._fuse(t, _Candidate(ch, up, dn, t, lift_s, lower_s, abs(up.area)))
+            return
+        # V knows up from down: the tilt lobe under V's rise is a lift.
+        best, best_ov = None, 0.0
+        turn_max = self._typical["T"] * MAX_VS_TYPICAL or math.inf
+        for lb in self.T.recent:
+            if lb.t_end > up.t_start and lb.t_start < dn.t_end and abs(lb.area) > turn_max:
+                return  # the leg turned far more than in a rep: sitting down, a stride
+            ov = min(lb.t_end, up.t_end) - max(lb.t_start, up.t_start)
+            if ov > best_ov:
+                best, best_ov = lb, ov
+        ll = self.T.last_lift
+        rom = abs(ll.area) if ll is not None and ll.t_end > up.t_start - 0.5 and ll.t_start < dn.t_end else 0.0
+        c = _Candidate(ch, up, dn, t, lift_s, lower_s, rom)
+        if best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c):
+            self.T.vote(best.sign, V_VOTE)  # (a slow sag after a posture change has no say)
+        self._fuse(t, c)
 
     def _fuse(self, t: float, c: _Candidate) -> None:
         last = self._last
@@ -686,9 +680,13 @@ class RepDetector:
             return False
         if c.ch == "T":
             return ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG and c.lift_cms >= T_LIFT_CMS
-        # A rest level that is a few mg off after walking reads as a long sag, with no lift.
-        return (c.top_size >= ALONE_MIN_CM and c.size >= V_UP_SHARE * c.top_size
-                and max(c.lift_s, c.lower_s) <= MAX_ALONE_PHASE_S)
+        return c.top_size >= ALONE_MIN_CM and self._lift_then_top(c)
+
+    @staticmethod
+    def _lift_then_top(c: _Candidate) -> bool:
+        """A V rep with a real lift before its top, no slower than a rep alone can be: a rest
+        level a few mg off (after walking, a new posture) reads as a long sag with no lift."""
+        return c.size >= V_UP_SHARE * c.top_size and max(c.lift_s, c.lower_s) <= MAX_ALONE_PHASE_S
 
     def _expire(self, t: float, force: bool = False) -> None:
         h = self._held

@@ -28,16 +28,13 @@ class CalfCounter:
         self.detector = RepDetector(self.config)
         self.sets = SetTracker(self.config)
         self.t_s: float | None = None
-        self._detect = self.detector.update
-        self._rest_s = self.config.rest_s  # (the config is frozen)
 
     def update(self, s: Sample) -> tuple[Event, ...]:
         """Feed one sample; return the events it completes (usually none)."""
         t = self.t_s = s[0]
-        rep = self._detect(s)
+        rep = self.detector.update(s)
         if rep is None:
-            last = self.sets.last_activity_s
-            if last is not None and t - last >= self._rest_s:
+            if self.sets.last_activity_s is not None:
                 end = self.sets.check_rest(t)
                 if end is not None:
                     return (end,)
