@@ -26,10 +26,13 @@ in a heel strike was a lowering. V's lift sign is physics: a heel rise accelerat
 **Fusion.** A rep seen by both channels is counted. A rep seen by one channel only is counted
 when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the usual size for
 that channel) or, after waiting briefly for the other channel, when it is clearly a rep on its
-own. Not reps: a heel strike in the middle of a movement (walking), phases faster than a heel
-can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger than the usual
-rep, a tilt that does not turn back about as far as it went (sway). Slow tempos are reps: a
-lift or lowering may take up to ``MAX_PHASE_S`` and the top may be held up to ~2.5 s.
+own. A tilt rep after a quiet leg that matches the session's usual tilt also starts a set: a
+leg press turns the shank only 1-1.5 deg, too little to count alone, so its next set starts
+like the last. Not reps: a heel strike in the middle of a movement (walking), phases faster
+than a heel can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger
+than the usual rep, a tilt that does not turn back about as far as it went (sway). Slow
+tempos are reps: a lift or lowering may take up to ``MAX_PHASE_S`` and the top may be held up
+to ~2.5 s.
 
 **Flags and timing.** Lift and lower times come from the lobes (a min-jerk move of size A and
 duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them. A rep is
@@ -99,7 +102,8 @@ T_MIN_DEG = 0.6            # smallest lobe worth pairing
 V_ON_CMS = 0.8             # V lobe on-level: at least this...
 V_ON_NOISE = 4.0           # ...and this many times the channel noise
 V_MIN_CM = 0.8             # smallest V top lobe worth counting
-END_FRACTION = 0.1         # a lobe ends below this share of its peak (or near the noise)
+T_END_FRACTION = 0.15      # a lobe ends below this share of its peak (or near the noise); a
+V_END_FRACTION = 0.1       # ...shank settles slowly after the heel is down, so T ends sooner
 MERGE_GAP_S = 0.6          # same-sign lobes this close are one (a long hold splits a lowering)
 HOLD_MAX_S = 3.0           # longest gap from lift to lowering (a hold of 2.5 s, lobe tails cut)
 AREA_RATIO_MAX = 6.0       # lift and lowering of one rep are alike in size (4x for a tilt-only
@@ -120,6 +124,9 @@ SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the s
 IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from this share...
 MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channel
 ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least this...
+ALIKE_MIN = 0.8            # ...or, after a quiet leg, within this...
+ALIKE_MAX = 1.25           # ...and this share of the session's usual tilt (a leg press turns
+ALIKE_QUIET_S = 1.0        # ...the shank 1-1.5 deg: a new set of such reps starts like the last)
 ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-down)
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
 T_LIFT_NOISE = 4.0         # ...in a set, a slow seated raise may rise slower: 4x V's noise...
@@ -156,9 +163,10 @@ class _LobeTracker:
     """Lobes of a velocity-like signal: runs of one sign that reach the on-level, from the
     last time the signal was near zero to the next time it is back near zero."""
 
-    def __init__(self, on_min: float, on_noise: float):
+    def __init__(self, on_min: float, on_noise: float, end_fraction: float):
         self.on_min = on_min
         self.on_noise = on_noise
+        self.end_fraction = end_fraction
         self.floor = 0.3 * on_min / on_noise
         self.noise = on_min / on_noise
         self.sign = 0
@@ -181,7 +189,7 @@ class _LobeTracker:
         done = None
         if sign != 0:
             xs = x * sign
-            if xs < near_zero or xs < END_FRACTION * self.peak:
+            if xs < near_zero or xs < self.end_fraction * self.peak:
                 # A strike near the start is the previous landing, one late in the travel is
                 # this one's; walking strikes the heel mid-swing.
                 mid = self.shock if (self.t_shock > self.t_low + EDGE_S
@@ -229,9 +237,9 @@ class _Pairer:
     Otherwise (T): lift and lowering lobes of similar size.
     """
 
-    def __init__(self, on_min: float, on_noise: float, area_min: float, top_mode: bool, lift_sign: int = 0,
-                 vote_max: float = math.inf):
-        self.lobes = _LobeTracker(on_min, on_noise)
+    def __init__(self, on_min: float, on_noise: float, end_fraction: float, area_min: float, top_mode: bool,
+                 lift_sign: int = 0, vote_max: float = math.inf):
+        self.lobes = _LobeTracker(on_min, on_noise, end_fraction)
         self.area_min = area_min
         self.vote_max = vote_max
         self.top_mode = top_mode
@@ -364,8 +372,9 @@ class RepDetector:
         self._still_s = 0.0
         self._cov = (1e-6, 0.0, 0.0, 1e-6, 0.0, 1e-6)  # xx xy xz yy yz zz of the angle
         self._axis = (1.0, 0.0, 0.0)
-        self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_MIN_DEG, top_mode=False, vote_max=ALONE_MAX_DEG)
-        self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_MIN_CM, top_mode=True, lift_sign=1)
+        self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_END_FRACTION, T_MIN_DEG, top_mode=False,
+                         vote_max=ALONE_MAX_DEG)
+        self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_END_FRACTION, V_MIN_CM, top_mode=True, lift_sign=1)
         self._recent: dict[str, list[float]] = {"T": [], "V": []}
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
         self._last: _Candidate | None = None     # the last rep counted
@@ -679,7 +688,14 @@ class RepDetector:
         if self._oversized(c):
             return False
         if c.ch == "T":
-            return ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG and c.lift_cms >= T_LIFT_CMS
+            if c.lift_cms < T_LIFT_CMS:
+                return False
+            if ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG:
+                return True
+            typ = self._typical["T"]
+            before = max((lb.t_end for lb in self.T.recent if lb.t_end <= c.start), default=-math.inf)
+            return (typ > 0.0 and ALIKE_MIN * typ <= c.size and self._swing(c) <= ALIKE_MAX * typ
+                    and c.start - before >= ALIKE_QUIET_S)
         return c.top_size >= ALONE_MIN_CM and self._lift_then_top(c)
 
     @staticmethod

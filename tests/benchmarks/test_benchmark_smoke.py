@@ -77,3 +77,22 @@ def test_resampling() -> None:
     assert np.allclose(np.diff(r400[:, 0]), 0.0025)
     assert math.isclose(r400[4, 1], base[1, 1])
     assert bench.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.0
+
+
+def test_naive_growing_buffer_empties_after_a_set() -> None:
+    """The growing-buffer counter keeps the whole set and drops it after a rest."""
+    rate_hz = 50.0
+    counter = bench.NaivePeakCounter(rate_hz, "growing")
+
+    def swing(t_s: float) -> tuple[float, ...]:
+        gyro_dps = 40.0 * max(0.0, math.sin(2 * math.pi * 0.5 * t_s))  # one peak every 2 s
+        return (t_s, 0.0, 0.0, 1.0, gyro_dps, 0.0, 0.0)
+
+    t = [i / rate_hz for i in range(int(60 * rate_hz))]
+    for t_s in t:
+        still = not (t_s < 10.0 or 40.0 <= t_s < 50.0)  # two 10 s sets, 30 s apart
+        counter.update(bench.Sample(*((t_s, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0) if still else swing(t_s))))
+        if t_s == t[int(39 * rate_hz)]:
+            assert counter._len < 20 * rate_hz   # the first set's samples are gone
+    assert counter.reps == 10
+    assert counter._len > 20 * rate_hz       # the second set is kept whole

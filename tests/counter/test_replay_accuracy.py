@@ -61,19 +61,27 @@ def scored(traces_dir: Path) -> dict:
     lat = sorted(x for r in results for x in r["latencies"])
     print(f"  report delay after heel-down: median {summary['median_latency_s']:.3f} s, "
           f"p90 {lat[int(0.9 * len(lat))]:.3f} s, p99 {lat[int(0.99 * len(lat))]:.3f} s")
-    return {"summary": summary, "walking_reps": walking_reps, "results": results}
+    return {"summary": summary, "walking_reps": walking_reps, "results": results, "per_trace": per}
 
 
 def test_rep_detection_floor(scored: dict) -> None:
     s = scored["summary"]
     assert s["rep_precision"] >= 0.9
-    assert s["rep_recall"] >= 0.95
+    assert s["rep_recall"] >= 0.96
 
 
 def test_set_count_floor(scored: dict) -> None:
     s = scored["summary"]
     assert s["sets_exact_share"] >= 0.75
     assert s["sets_within1_share"] >= 0.89
+
+
+def test_no_set_is_far_off(scored: dict) -> None:
+    """A set of small-tilt leg-press reps (1-1.5 deg, too small to count alone) starts once a
+    rep like the session's earlier sets comes after a quiet leg; sway in single-leg sets
+    still adds up to five."""
+    worst = max((abs(e), name) for name, _, errs in scored["per_trace"] for e in errs)
+    assert worst[0] <= 5, worst
 
 
 def test_flag_floor(scored: dict) -> None:

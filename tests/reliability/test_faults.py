@@ -78,12 +78,20 @@ def test_fault_drill(traces_dir: Path) -> None:
         # and the next one or two may differ (10 s). Short faults only touch their own rep.
         return any(a - 2.0 <= r["end_s"] and r["start_s"] <= b + (10.0 if b - a > 2 else 2.0) for a, b in windows)
 
-    # Timestamps in the faulty run shift by the samples lost during set-up; match by time.
-    lost = [r for r in clean if not near_fault(r) and not any(abs(f["end_s"] - r["end_s"]) < 0.6 for f in reps)]
-    phantoms = [f for f in reps if not near_fault(f) and not any(abs(f["end_s"] - r["end_s"]) < 0.6 for r in clean)]
+    def same_rep(a: dict, b: dict) -> bool:
+        # Timestamps in the faulty run shift by the samples lost during set-up, and a gap in a
+        # lowering moves its end estimate: the scorer's rule (ends within 0.8 s, or the two
+        # intervals overlap by half the shorter) says whether two reps are one.
+        overlap = min(a["end_s"], b["end_s"]) - max(a["start_s"], b["start_s"])
+        shorter = min(a["end_s"] - a["start_s"], b["end_s"] - b["start_s"])
+        return abs(a["end_s"] - b["end_s"]) <= 0.8 or overlap >= 0.5 * shorter
+
+    lost = [r for r in clean if not near_fault(r) and not any(same_rep(f, r) for f in reps)]
+    phantoms = [f for f in reps if not near_fault(f) and not any(same_rep(f, r) for r in clean)]
     print(f"\nfault drill: {len(clean)} reps clean, {len(reps)} with faults; {len(lost)} lost and "
           f"{{}} phantom away from the fault windows; {sampler.faults} I2C faults, "
           f"{sampler.samples_lost} samples lost in {len(gaps)} gaps".format(len(phantoms)))
-    # 1 % failed transfers each cost ~0.1 s of samples: a rep now and then is timed differently.
-    assert len(lost) <= 3, f"reps lost away from the faults: {[round(r['end_s'], 1) for r in lost]}"
-    assert len(phantoms) <= 3, f"reps that only the faults produced: {[round(r['end_s'], 1) for r in phantoms]}"
+    # 1 % failed transfers each cost ~0.1 s of samples: one inside a rep now and then changes
+    # whether that rep counts.
+    assert len(lost) <= 2, f"reps lost away from the faults: {[round(r['end_s'], 1) for r in lost]}"
+    assert len(phantoms) <= 2, f"reps that only the faults produced: {[round(r['end_s'], 1) for r in phantoms]}"
