@@ -35,7 +35,9 @@ tempos are reps: a lift or lowering may take up to ``MAX_PHASE_S`` and the top m
 to ~2.5 s.
 
 **Flags and timing.** Lift and lower times come from the lobes (a min-jerk move of size A and
-duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them. A rep is
+duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them. V's leaky
+speed can end a rep's top lobe during a long hold; when the tilt under it has lifted and not
+yet turned back, the rep waits for the tilt's lowering and takes its timing. A rep is
 reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact at the landing marks it
 ``bouncing`` and ends it at the impact. An impact is a sample that stands out from its
 neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits the ground with
@@ -138,6 +140,8 @@ HOLD_S = 0.4               # wait this long for the other channel to confirm a V
 HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
+TILT_WAIT_S = 1.0          # a V rep whose tilt lift has not turned back waits this long for it
+DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering after its tilt lobe
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
@@ -311,13 +315,13 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended")
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
         self.start = up.t_start
         self.top = 0.5 * (up.t_end + dn.t_start)
-        self.end = self.lobe_end = dn.t_end
+        self.end = self.lobe_end = self.top_end = dn.t_end
         self.t = t
         self.size = abs(up.area)
         self.top_size = abs(dn.area)
@@ -743,7 +747,11 @@ class RepDetector:
         self._expect_landing(c)
 
     def _expect_landing(self, c: _Candidate) -> None:
-        c.report_at = min(c.end, c.down) + BOUNCE_WAIT_S
+        # A tilt lowering lobe ends at T_END_FRACTION of its peak, ~11 % of a min-jerk lowering
+        # before the heel is down: wait for the heel-down estimate (a slow settle that kept the
+        # lobe open is already past it). V's end is its own estimate.
+        land = min(c.down, c.end + DOWN_AFTER_END * c.lower_s) if c.down < math.inf else c.end
+        c.report_at = land + BOUNCE_WAIT_S
         if self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top:
             c.bounce = True
             c.end = c.report_at = self._t_impact  # the heel is down: nothing more to wait for
@@ -755,9 +763,28 @@ class RepDetector:
                 c.bounce = True
                 c.end = self._t_impact
                 self._report(t)
-            elif t >= c.report_at and not self._still_lowering(c):
+            elif t >= c.report_at and not self._still_lowering(c) and not self._tilt_still_up(t, c):
                 self._report(t)
         self._expire(t)
+
+    def _tilt_still_up(self, t: float, c: _Candidate) -> bool:
+        """A rep only V timed while the tilt channel's lift under it has not turned back yet:
+        the heel is still up (V's top lobe ended in the hold), so wait for the tilt's lowering,
+        which retimes the rep: at most ``TILT_WAIT_S`` for it to start, then while it lasts."""
+        if "T" in c.seen:
+            return False
+        p, ls, lb = self.T.pending, self.T.lift_sign, self.T.lobes
+        if ls == 0 or p is None or p.sign != ls or p.t_end <= c.start or p.t_start >= c.top:
+            return False
+        if abs(p.area) < IN_SET_FRACTION * self._typical["T"] or self._typical["T"] == 0.0:
+            return False  # the tilt channel has not been timing this set's reps
+        last = self.T.last
+        if last is not None and last.sign == -ls and p.t_end <= last.t_start <= c.top_end:
+            return False  # the tilt turned back before V's top lobe ended: V's timing was right
+        if lb.sign == -ls:
+            # Turning back now: V's timing was right if it began before V's top lobe ended.
+            return lb.t_low > c.top_end and t - lb.t_low <= MAX_PHASE_S
+        return t - c.top_end <= TILT_WAIT_S
 
     def _still_lowering(self, c: _Candidate) -> bool:
         """A rep only V timed, whose top lobe ended during a long hold: V sinking again soon

@@ -11,6 +11,7 @@ import hmac
 import secrets
 import socket
 import subprocess
+import threading
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -120,14 +121,25 @@ def make_server(app: Flask, host: str = "0.0.0.0", port: int = 8000, threads: in
     return create_server(app, host=host, port=port, threads=threads, channel_timeout=60, ident="calfcount")
 
 
-def stop_server(server: Any, timeout_s: float = 5.0) -> None:
-    """Stop a ``make_server`` server from another thread: its workers first (end the event
-    streams before, with ``LiveSession.close``), then every socket, which ends ``run()``."""
-    from waitress import wasyncore
+def stop_server(server: Any, timeout_s: float = 5.0, loop_thread: threading.Thread | None = None) -> None:
+    """Stop a ``make_server`` server: its workers first (end the event streams before, with
+    ``LiveSession.close``), then every socket, which ends ``run()``.
+
+    ``loop_thread``: the thread running ``server.run()``, if it still runs. The sockets are
+    then closed from inside that loop (through waitress's trigger) and the thread joined:
+    closing them from here would pull them from under its ``select()`` (EBADF)."""
+    from waitress import trigger, wasyncore
 
     server.task_dispatcher.shutdown(timeout=timeout_s)
     sockets = getattr(server, "map", None)  # several listening sockets
-    wasyncore.close_all(sockets if sockets is not None else server._map)
+    if sockets is None:
+        sockets = server._map
+    wake = next((d for d in list(sockets.values()) if isinstance(d, trigger.trigger)), None)
+    if loop_thread is not None and loop_thread.is_alive() and wake is not None:
+        wake.pull_trigger(lambda: wasyncore.close_all(sockets))
+        loop_thread.join(timeout_s)
+    else:
+        wasyncore.close_all(sockets)
 
 
 def serve(app: Flask, host: str = "0.0.0.0", port: int = 8000, threads: int = 24,

@@ -79,6 +79,6 @@ def main(args: argparse.Namespace) -> int:
         replayer.stop()
         replayer.done.wait(2.0)
         live.close()  # closes the set and the session: a SIGTERM (systemd stop) ends cleanly
-        stop_server(server)
+        stop_server(server, loop_thread=web_thread)
         print("calfcount demo: stopped", flush=True)
     return 0

@@ -234,6 +234,17 @@ def test_bouncing_reps_are_flagged() -> None:
     assert "bouncing" not in reps[-1].flags
 
 
+@pytest.mark.parametrize("hold_s, tilt_deg, lift_m", [(1.0, 4.0, 0.05), (1.5, 2.0, 0.06)])
+def test_bounces_after_a_long_hold_are_flagged(hold_s: float, tilt_deg: float, lift_m: float) -> None:
+    """A held top and a 2 s lowering that ends in a bounce: the vertical channel's leaky speed
+    settles during the hold, so the rep waits for the tilt's lowering and sees the impact."""
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(100, 8, bounce=True, hold_s=hold_s,
+                                                         lower_s=2.0, tilt_deg=tilt_deg, lift_m=lift_m)))
+    assert len(reps) == 8
+    assert [("bouncing" in r.flags) for r in reps] == [True] * 7 + [False]
+    assert all(r.emitted_at_s - r.end_s <= 0.5 for r in reps)
+
+
 def test_set_ends_after_rest_and_numbers_sets() -> None:
     samples = _synthetic_rep_samples(100, 5, tail_s=25.0)
     t_off = samples[-1].t_s + 0.01

@@ -138,6 +138,5 @@ def served(app: Flask, live: LiveSession) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         live.close()  # ends the event streams, so waitress's threads finish
-        stop_server(server)
-        thread.join(timeout=5)
+        stop_server(server, loop_thread=thread)
         assert not thread.is_alive(), "waitress did not stop"
