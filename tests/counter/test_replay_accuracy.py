@@ -93,7 +93,7 @@ def test_flag_floor(scored: dict) -> None:
 
 
 def test_few_reps_while_walking(scored: dict) -> None:
-    # The product target is zero; today's figure is 1 (README, Accuracy). Guard against worse.
+    # The product target is zero; today's figure is 2 (README, Accuracy). Guard against worse.
     assert scored["walking_reps"] <= 2
 
 
