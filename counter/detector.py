@@ -35,7 +35,9 @@ tempos are reps: a lift or lowering may take up to ``MAX_PHASE_S`` and the top m
 to ~2.5 s.
 
 **Flags and timing.** Lift and lower times come from the lobes (a min-jerk move of size A and
-duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them. V's leaky
+duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them; the
+widening a channel's smoothing adds is taken off the reported phases (it is most of a fast
+lift's length in V). V's leaky
 speed can end a rep's top lobe during a long hold; when the tilt under it has lifted and not
 yet turned back, the rep waits for the tilt's lowering and takes its timing. A rep is
 reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact at the landing marks it
@@ -147,6 +149,9 @@ IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
 SLOW_STEP_S = 0.02         # bias and stillness are updated this often (sample time)...
 AXIS_STEP_S = 0.1          # ...and the axis this often
+BLUR_SCALE = 28.0
+_BLUR_T_S2 = BLUR_SCALE * TAU_GYRO_S ** 2       # T: the gyro EMA
+_BLUR_V_S2 = BLUR_SCALE * 2 * TAU_LP_S ** 2     # V: two accelerometer EMAs
 _STILL_DPS2 = STILL_DPS * STILL_DPS
 _STILL_G2 = STILL_G * STILL_G
 
@@ -315,13 +320,14 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end")
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end", "timed_by")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
         self.start = up.t_start
         self.top = 0.5 * (up.t_end + dn.t_start)
         self.end = self.lobe_end = self.top_end = dn.t_end
+        self.timed_by = ch
         self.t = t
         self.size = abs(up.area)
         self.top_size = abs(dn.area)
@@ -342,6 +348,12 @@ class _Candidate:
         """One rep when the intervals overlap by half the shorter one."""
         ov = min(self.lobe_end, other.lobe_end) - max(self.start, other.start)
         return ov >= 0.5 * min(self.lobe_end - self.start, other.lobe_end - other.start)
+
+
+def _unblur(phase_s: float, blur_s2: float) -> float:
+    """A phase duration (s) read from a smoothed lobe, less the smoothing's widening (at most
+    halved: a phase shorter than the smoothing is not resolved)."""
+    return math.sqrt(max(phase_s * phase_s - blur_s2, 0.25 * phase_s * phase_s))
 
 
 def _fast_gains(dt: float) -> tuple[float, ...]:
@@ -742,7 +754,7 @@ class RepDetector:
 
     def _retime(self, c: _Candidate, by: _Candidate) -> None:
         """A rep counted from V and not yet reported takes the tilt lobes' timing."""
-        c.start, c.top, c.end, c.lobe_end = by.start, by.top, by.end, by.lobe_end
+        c.start, c.top, c.end, c.lobe_end, c.timed_by = by.start, by.top, by.end, by.lobe_end, by.ch
         c.lift_s, c.lower_s, c.hold_s, c.rom_deg, c.down = by.lift_s, by.lower_s, by.hold_s, by.rom_deg, by.down
         self._expect_landing(c)
 
@@ -805,7 +817,11 @@ class RepDetector:
         flags: list[str] = []
         if c.bounce:
             flags.append(BOUNCING)
-        if c.lift_s + c.lower_s < self.too_fast_s:
+        # The channel's smoothing widens a lobe: the variance of a min-jerk speed profile of
+        # duration T is T^2/28, and each EMA of time constant tau adds tau^2 to it.
+        blur = _BLUR_T_S2 if c.timed_by == "T" else _BLUR_V_S2
+        lift_s, lower_s = _unblur(c.lift_s, blur), _unblur(c.lower_s, blur)
+        if lift_s + lower_s < self.too_fast_s:
             flags.append(TOO_FAST)
-        self._out.append(DetectedRep(c.start, c.top, c.end, t, c.lift_s, c.hold_s, c.lower_s, c.rom_deg,
+        self._out.append(DetectedRep(c.start, c.top, c.end, t, lift_s, c.hold_s, lower_s, c.rom_deg,
                                      tuple(flags)))
