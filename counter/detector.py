@@ -30,7 +30,9 @@ own. A tilt rep after a quiet leg that matches the session's usual tilt also sta
 leg press turns the shank only 1-1.5 deg, too little to count alone, so its next set starts
 like the last. Not reps: a heel strike in the middle of a movement (walking), phases faster
 than a heel can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger
-than the usual rep, a tilt that does not turn back about as far as it went (sway). Slow
+than the usual rep, a tilt that does not turn back about as far as it went (sway), a tilt
+that lifts the sensor less than ``LEVER_MIN_CM`` per radian turned (a leg swinging about the
+knee, a stride: a heel raise turns about the toes, and lifts the shank as it turns). Slow
 tempos are reps: a lift or lowering may take up to ``MAX_PHASE_S`` and the top may be held up
 to ~2.5 s.
 
@@ -123,6 +125,7 @@ MAX_PHASE_S = 6.0          # slowest (a slow tempo lowers the heel in 4 s and mo
 MAX_V_PHASE_S = 5.0        # ...phases ~30 % long, yet takes in more drift: this for V...
 MAX_ALONE_PHASE_S = 4.0    # ...and this for V alone outside a set (a slow sag, a new posture)
 MIN_REP_S = 0.4            # fastest lift + lowering (a jiggling leg swings at 3-4 Hz)
+LEVER_MIN_CM = 4.0         # a tilt rep lifts the sensor at least this far per radian turned (cm)
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
 SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the set under way
 IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from this share...
@@ -395,6 +398,7 @@ class RepDetector:
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
         self._last: _Candidate | None = None     # the last rep counted
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
+        self._swung = (-math.inf, -math.inf)     # the last leg swing the tilt channel refused
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
@@ -624,6 +628,14 @@ class RepDetector:
         if ch == "T":
             if not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
                 return  # a heel rises and comes down at similar speeds; a step swings, then rolls
+            if max(up.lift_cms, dn.lift_cms) < LEVER_MIN_CM * math.radians(max(up.peak, dn.peak)):
+                # Turned about a pivot above the sensor (a swinging leg), not about the toes:
+                # what V saw of the same movement is no rep either.
+                self._swung = (up.t_start, dn.t_end)
+                h = self._held
+                if h is not None and h.ch == "V" and self._in_swing(h):
+                    self._held = None
+                return
             self._fuse(t, _Candidate(ch, up, dn, t, lift_s, lower_s, abs(up.area)))
             return
         # V knows up from down: the tilt lobe under V's rise is a lift.
@@ -638,9 +650,17 @@ class RepDetector:
         ll = self.T.last_lift
         rom = abs(ll.area) if ll is not None and ll.t_end > up.t_start - 0.5 and ll.t_start < dn.t_end else 0.0
         c = _Candidate(ch, up, dn, t, lift_s, lower_s, rom)
+        if self._in_swing(c):
+            return
         if best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c):
             self.T.vote(best.sign, V_VOTE)  # (a slow sag after a posture change has no say)
         self._fuse(t, c)
+
+    def _in_swing(self, c: _Candidate) -> bool:
+        """``c`` overlaps the last refused leg swing by half of the shorter of the two."""
+        a, b = self._swung
+        ov = min(b, c.lobe_end) - max(a, c.start)
+        return ov >= 0.5 * min(b - a, c.lobe_end - c.start)
 
     def _fuse(self, t: float, c: _Candidate) -> None:
         last = self._last

@@ -192,6 +192,17 @@ def test_sensor_on_the_instep_counts_big_foot_pitch() -> None:
     assert all(35.0 <= r.rom_deg <= 50.0 for r in reps)
 
 
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_leg_swings_like_first_strides_are_not_reps(rate_hz: int) -> None:
+    """Before any rep the size of one is unknown: a shank swinging 40 deg forward and back in
+    0.9 s while the ankle rises 2 cm turns about the knee, not the toes (a stride). It is
+    refused by how little it lifts the sensor per radian turned, and so is what the vertical
+    channel saw of it."""
+    swings = _synthetic_rep_samples(rate_hz, 4, lift_s=0.4, lower_s=0.5, hold_s=0.0, pause_s=3.0,
+                                    tilt_deg=40.0, lift_m=0.02)
+    assert _reps(CalfCounter().run(swings)) == []
+
+
 @pytest.mark.parametrize("rate_hz", [50, 100])
 def test_a_jiggling_leg_in_a_set_adds_no_reps(rate_hz: int) -> None:
     """Between reps a seated user jiggles the leg at 4 Hz: tilt and lift like tiny reps."""

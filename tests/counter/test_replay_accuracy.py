@@ -93,8 +93,8 @@ def test_flag_floor(scored: dict) -> None:
 
 
 def test_few_reps_while_walking(scored: dict) -> None:
-    # The product target is zero; today's figure is 2 (README, Accuracy). Guard against worse.
-    assert scored["walking_reps"] <= 2
+    # The product target is zero; today's figure is 1 (README, Accuracy). Guard against worse.
+    assert scored["walking_reps"] <= 1
 
 
 def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
