@@ -39,9 +39,9 @@ to ~2.5 s.
 **Flags and timing.** Lift and lower times come from the lobes (a min-jerk move of size A and
 duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them; the
 widening a channel's smoothing adds is taken off the reported phases (it is most of a fast
-lift's length in V). V's leaky
-speed can end a rep's top lobe during a long hold; when the tilt under it has lifted and not
-yet turned back, the rep waits for the tilt's lowering and takes its timing. A rep is
+lift's length in V). V's leaky speed can end a rep's top lobe during a long hold; when the
+tilt under it has lifted and not yet turned back, the rep waits for the tilt's lowering and
+takes its timing. A rep is
 reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact at the landing marks it
 ``bouncing`` and ends it at the impact. An impact is a sample that stands out from its
 neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits the ground with
@@ -152,7 +152,8 @@ IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
 SLOW_STEP_S = 0.02         # bias and stillness are updated this often (sample time)...
 AXIS_STEP_S = 0.1          # ...and the axis this often
-BLUR_SCALE = 28.0
+BLUR_SCALE = 28.0          # a min-jerk speed profile of duration T has variance T^2/28, so
+                           # ...each EMA of time constant tau lengthens T^2 by 28 tau^2
 _BLUR_T_S2 = BLUR_SCALE * TAU_GYRO_S ** 2       # T: the gyro EMA
 _BLUR_V_S2 = BLUR_SCALE * 2 * TAU_LP_S ** 2     # V: two accelerometer EMAs
 _STILL_DPS2 = STILL_DPS * STILL_DPS
@@ -323,14 +324,15 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end", "timed_by")
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended",
+                 "top_end", "timed_by")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
         self.start = up.t_start
         self.top = 0.5 * (up.t_end + dn.t_start)
-        self.end = self.lobe_end = self.top_end = dn.t_end
-        self.timed_by = ch
+        self.end = self.lobe_end = self.top_end = dn.t_end  # (top_end: V's top lobe, kept)
+        self.timed_by = ch  # whose lobes the phases come from ("T" once retimed by the tilt)
         self.t = t
         self.size = abs(up.area)
         self.top_size = abs(dn.area)
