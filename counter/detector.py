@@ -110,6 +110,7 @@ V_ON_NOISE = 4.0           # ...and this many times the channel noise
 V_MIN_CM = 0.8             # smallest V top lobe worth counting
 T_END_FRACTION = 0.15      # a lobe ends below this share of its peak (or near the noise); a
 V_END_FRACTION = 0.1       # ...shank settles slowly after the heel is down, so T ends sooner
+RECENT_LOBES = 8           # a channel's last lobes the other channel looks at
 MERGE_GAP_S = 0.6          # same-sign lobes this close are one (a long hold splits a lowering)
 HOLD_MAX_S = 3.0           # longest gap from lift to lowering (a hold of 2.5 s, lobe tails cut)
 AREA_RATIO_MAX = 6.0       # lift and lowering of one rep are alike in size (4x for a tilt-only
@@ -125,7 +126,8 @@ MAX_PHASE_S = 6.0          # slowest (a slow tempo lowers the heel in 4 s and mo
 MAX_V_PHASE_S = 5.0        # ...phases ~30 % long, yet takes in more drift: this for V...
 MAX_ALONE_PHASE_S = 4.0    # ...and this for V alone outside a set (a slow sag, a new posture)
 MIN_REP_S = 0.4            # fastest lift + lowering (a jiggling leg swings at 3-4 Hz)
-LEVER_MIN_CM = 4.0         # a tilt rep lifts the sensor at least this far per radian turned (cm)
+LEVER_MIN_CM = 4.0         # a tilt rep lifts the sensor at least this far per radian turned (cm)...
+LEVER_MAX_PHASE_S = 0.9    # ...checked on turns this quick (a stride's swing; V's leak shrinks slower lifts)
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
 SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the set under way
 IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from this share...
@@ -271,9 +273,11 @@ class _Pairer:
             self.lift_sign = 1 if self.votes > 0.0 else -1
 
     def feed(self, lobe: _Lobe) -> tuple[_Lobe, _Lobe] | None:
+        # Raw lobes, and enough of them that a lift's tail of small lobes does not push the lift
+        # itself out of what the other channel looks at.
         rc = self.recent
         rc.append(lobe)
-        if len(rc) > 4:
+        if len(rc) > RECENT_LOBES:
             del rc[0]
         prev = self.last
         if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S:
@@ -630,7 +634,8 @@ class RepDetector:
         if ch == "T":
             if not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
                 return  # a heel rises and comes down at similar speeds; a step swings, then rolls
-            if max(up.lift_cms, dn.lift_cms) < LEVER_MIN_CM * math.radians(max(up.peak, dn.peak)):
+            if (max(lift_s, lower_s) <= LEVER_MAX_PHASE_S
+                    and max(up.lift_cms, dn.lift_cms) < LEVER_MIN_CM * math.radians(max(up.peak, dn.peak))):
                 # Turned about a pivot above the sensor (a swinging leg), not about the toes:
                 # what V saw of the same movement is no rep either.
                 self._swung = (up.t_start, dn.t_end)
