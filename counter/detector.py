@@ -94,6 +94,8 @@ TAU_AXIS_S = 20.0          # memory of the axis
 TAU_REST_G_S = 2.0         # |a| at rest follows the leg this fast...
 REST_BAND_G = 0.02         # ...while within this of it; outside it for...
 REST_SNAP_S = 1.0          # ...this long is a new posture: start from there
+LEAK_SPREAD = 0.27         # V's leak leaves 1/(1 + 0.27 T/tau) of a T-second lift's peak speed
+RETURN_CLOSE = 1.3         # ...put back for tilts that turn back within this ratio of their lift
 TAU_VERT_S = 1.0           # leak of the vertical velocity
 IMPACT_STENCIL_S = 0.01    # heel impacts: the sample's departure from its neighbours this far
                            # away (a 15-40 ms spike; a fast rep's own deceleration is smooth)
@@ -328,7 +330,7 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended",
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "lift_full_cms", "seen", "report_at", "down", "extended",
                  "top_end", "timed_by")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
@@ -346,6 +348,7 @@ class _Candidate:
         self.rom_deg = rom_deg
         self.bounce = False
         self.lift_cms = max(up.lift_cms, dn.lift_cms)
+        self.lift_full_cms = _unleak(self.lift_cms, lift_s)
         self.seen = {ch}
         self.report_at = 0.0
         self.extended = False  # (V only) its lowering came after a long hold
@@ -357,6 +360,13 @@ class _Candidate:
         """One rep when the intervals overlap by half the shorter one."""
         ov = min(self.lobe_end, other.lobe_end) - max(self.start, other.start)
         return ov >= 0.5 * min(self.lobe_end - self.start, other.lobe_end - other.start)
+
+
+def _unleak(speed_cms: float, phase_s: float) -> float:
+    """The peak of V's leaky speed during a min-jerk move of ``phase_s`` seconds, back to the
+    move's own peak: the leak takes 1 - 1/(1 + 0.27 T/tau) of it (0.79 of the peak is left at
+    T = tau, 0.48 at T = 4 tau)."""
+    return speed_cms * (1.0 + LEAK_SPREAD * phase_s / TAU_VERT_S)
 
 
 def _unblur(phase_s: float, blur_s2: float) -> float:
@@ -635,7 +645,7 @@ class RepDetector:
             if not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
                 return  # a heel rises and comes down at similar speeds; a step swings, then rolls
             if (max(lift_s, lower_s) <= LEVER_MAX_PHASE_S
-                    and max(up.lift_cms, dn.lift_cms) < LEVER_MIN_CM * math.radians(max(up.peak, dn.peak))):
+                    and _unleak(max(up.lift_cms, dn.lift_cms), lift_s) < LEVER_MIN_CM * math.radians(max(up.peak, dn.peak))):
                 # Turned about a pivot above the sensor (a swinging leg), not about the toes:
                 # what V saw of the same movement is no rep either.
                 self._swung = (up.t_start, dn.t_end)
@@ -704,12 +714,21 @@ class RepDetector:
         typ = self._typical[c.ch]
         if not (typ > 0.0 and IN_SET_FRACTION * typ <= c.size and self._swing(c) <= MAX_VS_TYPICAL * typ):
             return False
-        if c.ch == "T" and c.lift_cms < T_LIFT_CMS:
+        lift_cms = self._lift_speed(c)
+        if c.ch == "T" and lift_cms < T_LIFT_CMS:
             # A slow seated raise lifts the leg 1 cm in 2-3 s: slower than T_LIFT_CMS, but clear
             # of V's noise, and it turns the shank as far as the set's other reps (a sway does not).
             slow_lift_cms = max(T_LIFT_MIN_CMS, T_LIFT_NOISE * self.V.lobes.noise)
-            return c.size >= SLOW_LIFT_SIZE * typ and c.lift_cms >= slow_lift_cms
+            return c.size >= SLOW_LIFT_SIZE * typ and lift_cms >= slow_lift_cms
         return True
+
+    @staticmethod
+    def _lift_speed(c: _Candidate) -> float:
+        """V's peak speed during a tilt rep (cm/s), with what V's leak took from a slow lift put
+        back when the tilt turned back closely: a lean that shifts the stance keeps the raw."""
+        if c.size / RETURN_CLOSE <= c.top_size <= RETURN_CLOSE * c.size:
+            return c.lift_full_cms
+        return c.lift_cms
 
     def _oversized(self, c: _Candidate) -> bool:
         typ = self._typical[c.ch]
@@ -731,7 +750,7 @@ class RepDetector:
         if self._oversized(c):
             return False
         if c.ch == "T":
-            if c.lift_cms < T_LIFT_CMS:
+            if self._lift_speed(c) < T_LIFT_CMS:
                 return False
             if ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG:
                 return True
