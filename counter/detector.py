@@ -146,6 +146,7 @@ SLOW_LIFT_SIZE = 0.7       # ...and with a tilt of at least this share of the us
 ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this...
 V_UP_SHARE = 0.1           # ...after a lift of at least this share of it
 HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
+LET_GO_S = 0.3            # a tilt rep let go this recently still pairs with V (its top lobe came late)
 HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
@@ -415,6 +416,7 @@ class RepDetector:
         self._last: _Candidate | None = None     # the last rep counted
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
         self._swung = (-math.inf, -math.inf)     # the last leg swing the tilt channel refused
+        self._let_go: _Candidate | None = None   # the last held candidate not counted alone
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
@@ -689,8 +691,15 @@ class RepDetector:
                 self._retime(last, c)
             return
         h = self._held
-        if h is not None and h.ch != c.ch and c.same_rep(h):
-            self._held = None
+        if h is None or h.ch == c.ch or not c.same_rep(h):
+            # The other channel's candidate may have been let go just before this one came
+            # (V's top lobe can end after the tilt's lowering): one it could not count alone.
+            r = self._let_go
+            h = r if r is not None and r.ch != c.ch and t - r.t <= LET_GO_S and c.same_rep(r) else None
+        if h is not None:
+            if h is self._held:
+                self._held = None
+            self._let_go = None
             if self._oversized(c if c.ch == "T" else h):
                 return  # a stride or a sit-down, both channels moved
             keep, other = (c, h) if c.ch == "T" else (h, c)  # tilt lobes time the phases best
@@ -701,7 +710,7 @@ class RepDetector:
         if self._fits_set(c):
             self._count(t, c)
             return
-        if h is not None:
+        if self._held is not None:
             self._expire(t, force=True)
         self._held = c
 
@@ -778,6 +787,9 @@ class RepDetector:
         self._held = None
         if self._alone_ok(h):
             self._count(t, h)
+        elif (h.ch == "T" and h.size > ALONE_MAX_DEG and self._returns(h) and not self._oversized(h)
+              and self._lift_speed(h) >= T_LIFT_CMS):
+            self._let_go = h  # a rep-like tilt of no size a rep alone has (45 deg on the instep)
 
     def _learn(self, c: _Candidate) -> None:
         rp = self._recent[c.ch]

@@ -195,6 +195,17 @@ def test_a_tilt_with_little_lift_counts(rate_hz: int) -> None:
 
 
 @pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_fast_instep_raises_with_a_held_top_are_timed_by_the_tilt(rate_hz: int) -> None:
+    """0.4 s up, a 1.5 s hold, 0.5 s down on the instep: the tilt's 45 deg is no size for a rep
+    alone, and V's top lobe ends after the tilt's lowering; the two still make one rep, timed by
+    the tilt (too fast), not by V's widened lobes."""
+    reps = _reps(CalfCounter().run(_synthetic_rep_samples(rate_hz, 8, lift_s=0.4, lower_s=0.5, hold_s=1.5,
+                                                         tilt_deg=45.0)))
+    assert len(reps) == 8
+    assert all("too_fast" in r.flags for r in reps)
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
 @pytest.mark.parametrize("lift_s, lower_s", [(0.4, 0.5), (1.2, 1.5), (1.5, 2.0)])
 def test_sensor_on_the_instep_counts_big_foot_pitch(rate_hz: int, lift_s: float, lower_s: float) -> None:
     """On the shoe the foot pitches ~40-50 deg per rep instead of ~3-4 deg of shank tilt, fast
