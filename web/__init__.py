@@ -136,7 +136,10 @@ def stop_server(server: Any, timeout_s: float = 5.0, loop_thread: threading.Thre
         sockets = server._map
     wake = next((d for d in list(sockets.values()) if isinstance(d, trigger.trigger)), None)
     if loop_thread is not None and loop_thread.is_alive() and wake is not None:
-        wake.pull_trigger(lambda: wasyncore.close_all(sockets))
+        try:
+            wake.pull_trigger(lambda: wasyncore.close_all(sockets))
+        except OSError:  # the trigger is gone: the loop is closing down on its own
+            wasyncore.close_all(sockets, ignore_all=True)
         loop_thread.join(timeout_s)
     else:
         wasyncore.close_all(sockets)
