@@ -41,11 +41,10 @@ duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them
 widening a channel's smoothing adds is taken off the reported phases (it is most of a fast
 lift's length in V). V's leaky speed can end a rep's top lobe during a long hold; when the
 tilt under it has lifted and not yet turned back, the rep waits for the tilt's lowering and
-takes its timing. A rep is
-reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact at the landing marks it
-``bouncing`` and ends it at the impact. An impact is a sample that stands out from its
-neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits the ground with
-0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth).
+takes its timing. A rep is reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact
+at the landing marks it ``bouncing`` and ends it at the impact. An impact is a sample that
+stands out from its neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits
+the ground with 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth).
 
 Per-sample work is O(1) and memory is fixed; the slow estimators run on sample time: gyro bias
 and stillness every ``SLOW_STEP_S``, the axis every ``AXIS_STEP_S``. Time constants are in
@@ -129,7 +128,7 @@ MAX_V_PHASE_S = 5.0        # ...phases ~30 % long, yet takes in more drift: this
 MAX_ALONE_PHASE_S = 4.0    # ...and this for V alone outside a set (a slow sag, a new posture)
 MIN_REP_S = 0.4            # fastest lift + lowering (a jiggling leg swings at 3-4 Hz)
 LEVER_MIN_CM = 4.0         # a tilt rep lifts the sensor at least this far per radian turned (cm)...
-LEVER_MAX_PHASE_S = 0.9    # ...checked on turns this quick (a stride's swing; V's leak shrinks slower lifts)
+LEVER_MAX_PHASE_S = 0.9    # ...checked on turns this quick (a stride swings in < 0.8 s)
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
 SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the set under way
 IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from this share...
@@ -146,8 +145,8 @@ SLOW_LIFT_SIZE = 0.7       # ...and with a tilt of at least this share of the us
 ALONE_MIN_CM = 2.0         # outside a set, a V-only rep's top lobe must be at least this...
 V_UP_SHARE = 0.1           # ...after a lift of at least this share of it
 HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
-LET_GO_S = 0.3            # a tilt rep let go this recently still pairs with V (its top lobe came late)
-HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)
+HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)...
+HOLD_BIG_T_S = 0.3         # ...or a tilt rep too big to count alone, which V must confirm
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
 TILT_WAIT_S = 1.0          # a V rep whose tilt lift has not turned back waits this long for it
@@ -331,15 +330,13 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "lift_full_cms", "seen", "report_at", "down", "extended",
-                 "top_end", "timed_by")
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
         self.start = up.t_start
         self.top = 0.5 * (up.t_end + dn.t_start)
         self.end = self.lobe_end = self.top_end = dn.t_end  # (top_end: V's top lobe, kept)
-        self.timed_by = ch  # whose lobes the phases come from ("T" once retimed by the tilt)
         self.t = t
         self.size = abs(up.area)
         self.top_size = abs(dn.area)
@@ -349,13 +346,18 @@ class _Candidate:
         self.rom_deg = rom_deg
         self.bounce = False
         self.lift_cms = max(up.lift_cms, dn.lift_cms)
-        self.lift_full_cms = _unleak(self.lift_cms, lift_s)
         self.seen = {ch}
         self.report_at = 0.0
         self.extended = False  # (V only) its lowering came after a long hold
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
+
+    @property
+    def tilt_timed(self) -> bool:
+        """Its phases come from tilt lobes (its own, or the tilt's after a retime): only those
+        give a heel-down time."""
+        return self.down < math.inf
 
     def same_rep(self, other: _Candidate) -> bool:
         """One rep when the intervals overlap by half the shorter one."""
@@ -416,7 +418,6 @@ class RepDetector:
         self._last: _Candidate | None = None     # the last rep counted
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
         self._swung = (-math.inf, -math.inf)     # the last leg swing the tilt channel refused
-        self._let_go: _Candidate | None = None   # the last held candidate not counted alone
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
@@ -646,16 +647,18 @@ class RepDetector:
         if ch == "T":
             if not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
                 return  # a heel rises and comes down at similar speeds; a step swings, then rolls
+            c = _Candidate(ch, up, dn, t, lift_s, lower_s, abs(up.area))
+            turn_rad_s = math.radians(max(up.peak, dn.peak))
             if (max(lift_s, lower_s) <= LEVER_MAX_PHASE_S
-                    and _unleak(max(up.lift_cms, dn.lift_cms), lift_s) < LEVER_MIN_CM * math.radians(max(up.peak, dn.peak))):
+                    and _unleak(c.lift_cms, lift_s) < LEVER_MIN_CM * turn_rad_s):
                 # Turned about a pivot above the sensor (a swinging leg), not about the toes:
                 # what V saw of the same movement is no rep either.
-                self._swung = (up.t_start, dn.t_end)
+                self._swung = (c.start, c.lobe_end)
                 h = self._held
                 if h is not None and h.ch == "V" and self._in_swing(h):
                     self._held = None
                 return
-            self._fuse(t, _Candidate(ch, up, dn, t, lift_s, lower_s, abs(up.area)))
+            self._fuse(t, c)
             return
         # V knows up from down: the tilt lobe under V's rise is a lift.
         best, best_ov = None, 0.0
@@ -691,15 +694,8 @@ class RepDetector:
                 self._retime(last, c)
             return
         h = self._held
-        if h is None or h.ch == c.ch or not c.same_rep(h):
-            # The other channel's candidate may have been let go just before this one came
-            # (V's top lobe can end after the tilt's lowering): one it could not count alone.
-            r = self._let_go
-            h = r if r is not None and r.ch != c.ch and t - r.t <= LET_GO_S and c.same_rep(r) else None
-        if h is not None:
-            if h is self._held:
-                self._held = None
-            self._let_go = None
+        if h is not None and h.ch != c.ch and c.same_rep(h):
+            self._held = None
             if self._oversized(c if c.ch == "T" else h):
                 return  # a stride or a sit-down, both channels moved
             keep, other = (c, h) if c.ch == "T" else (h, c)  # tilt lobes time the phases best
@@ -710,7 +706,7 @@ class RepDetector:
         if self._fits_set(c):
             self._count(t, c)
             return
-        if self._held is not None:
+        if h is not None:
             self._expire(t, force=True)
         self._held = c
 
@@ -736,7 +732,7 @@ class RepDetector:
         """V's peak speed during a tilt rep (cm/s), with what V's leak took from a slow lift put
         back when the tilt turned back closely: a lean that shifts the stance keeps the raw."""
         if c.size / RETURN_CLOSE <= c.top_size <= RETURN_CLOSE * c.size:
-            return c.lift_full_cms
+            return _unleak(c.lift_cms, c.lift_s)
         return c.lift_cms
 
     def _oversized(self, c: _Candidate) -> bool:
@@ -780,16 +776,22 @@ class RepDetector:
         if h is None:
             return
         # A V rep waits for the tilt's lowering lobe, unless the tilt channel is quiet (or does
-        # not know yet which way a lift turns it).
-        wait = HOLD_T_S if h.ch == "T" or self.T.lobes.sign == 0 or self.T.lift_sign == 0 else HOLD_S
+        # not know yet which way a lift turns it). A rep-like tilt too big to count alone (45 deg
+        # on the instep) waits longer for V, whose top lobe can end after the tilt's lowering.
+        if h.ch == "T":
+            wait = HOLD_BIG_T_S if h.size > ALONE_MAX_DEG and self._counts_with_v(h) else HOLD_T_S
+        else:
+            wait = HOLD_T_S if self.T.lobes.sign == 0 or self.T.lift_sign == 0 else HOLD_S
         if not force and t - h.t < wait:
             return
         self._held = None
         if self._alone_ok(h):
             self._count(t, h)
-        elif (h.ch == "T" and h.size > ALONE_MAX_DEG and self._returns(h) and not self._oversized(h)
-              and self._lift_speed(h) >= T_LIFT_CMS):
-            self._let_go = h  # a rep-like tilt of no size a rep alone has (45 deg on the instep)
+
+    def _counts_with_v(self, c: _Candidate) -> bool:
+        """A tilt rep that V's confirmation would let count: it turns back, is not a stride
+        for this session, and lifts the leg."""
+        return self._returns(c) and not self._oversized(c) and self._lift_speed(c) >= T_LIFT_CMS
 
     def _learn(self, c: _Candidate) -> None:
         rp = self._recent[c.ch]
@@ -812,7 +814,7 @@ class RepDetector:
 
     def _retime(self, c: _Candidate, by: _Candidate) -> None:
         """A rep counted from V and not yet reported takes the tilt lobes' timing."""
-        c.start, c.top, c.end, c.lobe_end, c.timed_by = by.start, by.top, by.end, by.lobe_end, by.ch
+        c.start, c.top, c.end, c.lobe_end = by.start, by.top, by.end, by.lobe_end
         c.lift_s, c.lower_s, c.hold_s, c.rom_deg, c.down = by.lift_s, by.lower_s, by.hold_s, by.rom_deg, by.down
         self._expect_landing(c)
 
@@ -820,7 +822,7 @@ class RepDetector:
         # A tilt lowering lobe ends at T_END_FRACTION of its peak, ~11 % of a min-jerk lowering
         # before the heel is down: wait for the heel-down estimate (a slow settle that kept the
         # lobe open is already past it). V's end is its own estimate.
-        land = min(c.down, c.end + DOWN_AFTER_END * c.lower_s) if c.down < math.inf else c.end
+        land = min(c.down, c.end + DOWN_AFTER_END * c.lower_s) if c.tilt_timed else c.end
         c.report_at = land + BOUNCE_WAIT_S
         if self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top:
             c.bounce = True
@@ -877,7 +879,7 @@ class RepDetector:
             flags.append(BOUNCING)
         # The channel's smoothing widens a lobe: the variance of a min-jerk speed profile of
         # duration T is T^2/28, and each EMA of time constant tau adds tau^2 to it.
-        blur = _BLUR_T_S2 if c.timed_by == "T" else _BLUR_V_S2
+        blur = _BLUR_T_S2 if c.tilt_timed else _BLUR_V_S2
         lift_s, lower_s = _unblur(c.lift_s, blur), _unblur(c.lower_s, blur)
         if lift_s + lower_s < self.too_fast_s:
             flags.append(TOO_FAST)
