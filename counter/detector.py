@@ -137,7 +137,7 @@ ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least thi
 ALIKE_MIN = 0.8            # ...or, after a quiet leg, within this...
 ALIKE_MAX = 1.25           # ...and this share of the session's usual tilt (a leg press turns
 ALIKE_QUIET_S = 1.0        # ...the shank 1-1.5 deg: a new set of such reps starts like the last)
-ALONE_MAX_DEG = 15.0       # ...and at most this (bigger is a stride or a sit-down)
+ALONE_MAX_DEG = 15.0       # ...and neither turn more than this (a stride, a sit-down)
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
 T_LIFT_NOISE = 4.0         # ...in a set, a slow seated raise may rise slower: 4x V's noise...
 T_LIFT_MIN_CMS = 0.3       # ...but at least this...
@@ -757,7 +757,7 @@ class RepDetector:
         if c.ch == "T":
             if self._lift_speed(c) < T_LIFT_CMS:
                 return False
-            if ALONE_MIN_DEG <= c.size <= ALONE_MAX_DEG:
+            if ALONE_MIN_DEG <= c.size and self._swing(c) <= ALONE_MAX_DEG:
                 return True
             typ = self._typical["T"]
             before = max((lb.t_end for lb in self.T.recent if lb.t_end <= c.start), default=-math.inf)

@@ -228,6 +228,37 @@ def test_leg_swings_like_first_strides_are_not_reps(rate_hz: int) -> None:
     assert _reps(CalfCounter().run(swings)) == []
 
 
+def _stand_up_samples(rate_hz: float, forward_deg: float, back_deg: float, rise_m: float) -> list[Sample]:
+    """Getting up from a bench: the shank turns ``forward_deg`` in 1.2 s while the sensor rises
+    ``rise_m`` and stays up, then turns back ``back_deg`` in 1.3 s (min-jerk phases)."""
+    def mj(u: float) -> float:
+        u = min(max(u, 0.0), 1.0)
+        return 10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5
+
+    def ddmj(u: float) -> float:
+        return 60 * u - 180 * u ** 2 + 120 * u ** 3 if 0.0 <= u <= 1.0 else 0.0
+
+    dt, t0, t1 = 1.0 / rate_hz, 5.0, 6.2
+    out, ang_prev = [], 0.0
+    for i in range(int(12.0 * rate_hz)):
+        t = i * dt
+        ang = forward_deg * mj((t - t0) / 1.2) - back_deg * mj((t - t1) / 1.3)
+        up_g = rise_m * ddmj((t - t0) / 1.2) / 1.2 ** 2 / 9.80665
+        rate = (ang - ang_prev) / dt if i else 0.0
+        ang_prev = ang
+        a = math.radians(ang)
+        out.append(Sample(t, 0.0, (1.0 + up_g) * math.sin(a), (1.0 + up_g) * math.cos(a), rate, 0.0, 0.0))
+    return out
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100])
+def test_a_turn_too_big_either_way_is_no_rep_alone(rate_hz: int) -> None:
+    """Getting up turns the shank 12 deg one way and 19 deg back while the ankle rises 2 cm
+    (too little for the vertical channel to see a rep): a tilt seen alone counts only when
+    neither of its turns is bigger than a rep's can be (15 deg), not just its lift."""
+    assert _reps(CalfCounter().run(_stand_up_samples(rate_hz, 12.0, 19.0, 0.02))) == []
+
+
 @pytest.mark.parametrize("rate_hz", [50, 100])
 def test_a_jiggling_leg_in_a_set_adds_no_reps(rate_hz: int) -> None:
     """Between reps a seated user jiggles the leg at 4 Hz: tilt and lift like tiny reps."""
