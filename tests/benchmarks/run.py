@@ -73,12 +73,14 @@ class Sizes:
     naive_s: float            # naive baseline (timed part, after a full window of warm-up)
     memory_hours: float       # length of the replayed recording
     latency_traces: int       # 0 = all labelled traces
+    session_min: tuple[float, ...] = (1.0, 10.0, 30.0)  # never-emptied naive buffer: this far in
+    session_timed: int = 1000                           # ...samples timed there
 
 
 FULL = Sizes(throughput_samples=300_000, repeats=5, cost_samples=300_000, naive_s=60.0,
              memory_hours=2.0, latency_traces=0)
 QUICK = Sizes(throughput_samples=40_000, repeats=2, cost_samples=40_000, naive_s=30.0,
-              memory_hours=2.0, latency_traces=0)
+              memory_hours=2.0, latency_traces=0, session_timed=300)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +272,8 @@ class NaivePeakCounter:
     the find_peaks call. ``ring="deque"``: a ``collections.deque(maxlen=n)`` copied into an
     array at every sample, as the simplest hobby code does. ``ring="growing"``: every sample
     since the set began (no peak for ``NAIVE_SET_REST_S`` ends it) in a preallocated array,
-    the whole of it searched at every sample: cost grows with the set."""
+    the whole of it searched at every sample: cost grows with the set. ``ring="session"``:
+    the same, never emptied (everything since the start): cost grows with the session."""
 
     def __init__(self, rate_hz: float, ring: str = "numpy"):
         from scipy.signal import find_peaks
@@ -281,13 +284,14 @@ class NaivePeakCounter:
         self._buf = np.zeros(2 * self.n)
         self._i = 0
         self._deque: collections.deque[float] | None = None
-        self._growing = ring == "growing"
+        self._growing = ring in ("growing", "session")
+        self._empties = ring == "growing"
         self._len = 0
         self._set_t0 = 0.0
         if ring == "deque":
             self._deque = collections.deque([0.0] * self.n, maxlen=self.n)
-        elif ring not in ("numpy", "growing"):
-            raise ValueError(f"ring must be 'numpy', 'deque' or 'growing', not {ring!r}")
+        elif ring not in ("numpy", "growing", "session"):
+            raise ValueError(f"ring must be 'numpy', 'deque', 'growing' or 'session', not {ring!r}")
         self._alpha = 1.0 - math.exp(-1.0 / (rate_hz * NAIVE_TAU_S))
         self._distance = max(1, int(NAIVE_MIN_DISTANCE_S * rate_hz))
         self._lp = 0.0
@@ -301,7 +305,7 @@ class NaivePeakCounter:
         if self._growing:
             if self._len == 0:
                 self._set_t0 = s[0]
-            elif s[0] - max(self._last_peak_t, self._set_t0) > NAIVE_SET_REST_S:
+            elif self._empties and s[0] - max(self._last_peak_t, self._set_t0) > NAIVE_SET_REST_S:
                 self._len, self._set_t0 = 0, s[0]   # the set is over: its buffer goes
             if self._len == len(self._buf):
                 self._buf = np.concatenate([self._buf, np.zeros(len(self._buf))])
@@ -317,9 +321,27 @@ class NaivePeakCounter:
             i = i + 1 if i + 1 < n else 0
             self._i = i
             window = self._buf[i: i + n]   # oldest .. newest
+        return self._new_peak(window, s[0], n)
+
+    def prefill(self, samples: Sequence[Sample]) -> None:
+        """``ring="session"`` only: take in ``samples`` as ``update`` would, without searching
+        the buffer after each one (that costs O(n^2)); the state after the last sample is the
+        same (its peaks are counted, none is left to count again)."""
+        if not self._growing or self._empties:
+            raise ValueError("prefill is for the whole-session buffer")
+        for s in samples:
+            self._lp += self._alpha * (math.sqrt(s[4] * s[4] + s[5] * s[5] + s[6] * s[6]) - self._lp)
+            if self._len == len(self._buf):
+                self._buf = np.concatenate([self._buf, np.zeros(len(self._buf))])
+            self._buf[self._len] = self._lp
+            self._len += 1
+        if samples:
+            self._new_peak(self._buf[:self._len], samples[-1][0], self._len)
+
+    def _new_peak(self, window: np.ndarray, t_s: float, n: int) -> bool:
         peaks, _ = self._find_peaks(window, prominence=NAIVE_PROMINENCE_DPS, distance=self._distance)
         if len(peaks):
-            t_peak = s[0] - (n - 1 - int(peaks[-1])) / self.rate_hz
+            t_peak = t_s - (n - 1 - int(peaks[-1])) / self.rate_hz
             if t_peak > self._last_peak_t + NAIVE_MIN_DISTANCE_S:
                 self._last_peak_t = t_peak
                 self.reps += 1
@@ -361,6 +383,25 @@ def naive_vs_ours(samples: list[Sample], rate_hz: float, timed_s: float) -> dict
             "naive_deque_sps": len(timed) / deque_s, "ours_sps": len(timed) / ours_s,
             "naive_growing_sps": len(timed) / growing_s,
             "ratio": naive_s / ours_s, "ratio_deque": deque_s / ours_s, "ratio_growing": growing_s / ours_s}
+
+
+def naive_over_a_session(samples: list[Sample], rate_hz: float, minutes: Sequence[float],
+                         timed_n: int) -> dict[float, float]:
+    """Throughput (samples/s) of the never-emptied naive counter ``minutes`` into a session:
+    its buffer is filled with that much of ``samples``, then ``timed_n`` more are timed."""
+    out = {}
+    for m in minutes:
+        fill = int(m * 60 * rate_hz)
+        if fill + timed_n > len(samples):
+            raise ValueError(f"not enough samples for a {m:g} min session")
+        naive = NaivePeakCounter(rate_hz, "session")
+        naive.prefill(samples[:fill])
+        timed = samples[fill: fill + timed_n]
+        t0 = time.perf_counter()
+        for s in timed:
+            naive.update(s)
+        out[m] = timed_n / (time.perf_counter() - t0)
+    return out
 
 
 def _vmrss_kb(pid: int | str = "self", key: str = "VmRSS") -> int | None:
@@ -476,6 +517,7 @@ def run(sizes: Sizes, traces_dir: str = TRACES_DIR, log: Callable[[str], None] =
     if not paths:
         raise SystemExit(f"no {BASE_RATE_HZ:g} Hz traces in {traces_dir}")
     longest_s = max(sizes.throughput_samples / min(RATES_HZ), sizes.cost_samples / BASE_RATE_HZ,
+                    60.0 * max(sizes.session_min) + sizes.session_timed / BASE_RATE_HZ,
                     NAIVE_WINDOW_S + sizes.naive_s)
     base = concatenated(paths, int(longest_s * BASE_RATE_HZ) + 10, BASE_RATE_HZ)
     with one_core() as pinning, tempfile.TemporaryDirectory(prefix="calfcount-bench-") as tmp:
@@ -494,6 +536,8 @@ def run(sizes: Sizes, traces_dir: str = TRACES_DIR, log: Callable[[str], None] =
         report["cost"] = per_sample_cost(base_samples[: sizes.cost_samples])
         log("naive baseline")
         report["naive"] = naive_vs_ours(base_samples, BASE_RATE_HZ, sizes.naive_s)
+        report["naive"]["session_sps"] = naive_over_a_session(base_samples, BASE_RATE_HZ, sizes.session_min,
+                                                              sizes.session_timed)
         del base_samples
     log(f"memory over {sizes.memory_hours:g} h")
     report["memory"] = memory(sizes.memory_hours, paths)
@@ -552,6 +596,9 @@ def format_report(r: dict[str, Any]) -> tuple[str, list[str]]:
          f"{nv['naive_deque_sps']:,.0f} smp/s: ours {nv['ratio_deque']:.1f}x (information; target uses the numpy ring)"),
         ("  same, growing buffer (the whole set so far)",
          f"{nv['naive_growing_sps']:,.0f} smp/s: ours {nv['ratio_growing']:.1f}x (information: grows with the set)"),
+        ("  same, never emptied (whole session so far)",
+         ", ".join(f"after {m:g} min {sps:,.0f} smp/s: ours {nv['ours_sps'] / sps:.0f}x"
+                   for m, sps in nv["session_sps"].items()) + " (information)"),
         (f"memory, {mem['hours']:g} h replay ({mem['samples']:,} samples)",
          f"RSS start {mem['rss_start_mb']:.1f} MB, at 10 % {mem['rss_10pct_mb']:.1f}, end {mem['rss_end_mb']:.1f}, "
          f"peak {mem['rss_peak_mb']:.1f}; growth 10->100 % {mem['rss_growth_mb']:.2f} MB"),

@@ -18,7 +18,7 @@ sys.modules[spec.name] = bench  # type: ignore[union-attr]  # dataclasses look t
 spec.loader.exec_module(bench)  # type: ignore[union-attr]
 
 TINY = bench.Sizes(throughput_samples=1500, repeats=1, cost_samples=1500, naive_s=3.0,
-                   memory_hours=0.02, latency_traces=2)
+                   memory_hours=0.02, latency_traces=2, session_min=(0.5,), session_timed=50)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,7 @@ def test_report_fields_and_values(report: dict[str, Any]) -> None:
     assert 0 <= c["p50_us"] <= c["p99_us"] <= c["p999_us"] <= c["worst_us"]
     nv = report["naive"]
     assert nv["naive_sps"] > 0 and nv["ours_sps"] > 0 and nv["ratio"] > 0
+    assert list(nv["session_sps"]) == [0.5] and nv["session_sps"][0.5] > 0
     mem = report["memory"]
     assert mem["samples"] == int(TINY.memory_hours * 3600 * 100)
     assert 0 < mem["rss_start_mb"] <= mem["rss_peak_mb"]
@@ -64,6 +65,23 @@ def test_naive_rings_agree(traces_dir: Path) -> None:
     for s in samples:
         assert counters[0].update(s) == counters[1].update(s)
     assert counters[0].reps == counters[1].reps
+
+
+def test_naive_session_prefill_is_the_same_state(traces_dir: Path) -> None:
+    """Filling the whole-session buffer without searching it leaves the counter where feeding
+    every sample through update() does: same buffer, same peaks counted next."""
+    paths = bench.traces_at(100.0, str(traces_dir))
+    samples = bench.as_samples(bench.concatenated(paths[:1], 6000, 100.0)[:6000])
+    fed, filled = bench.NaivePeakCounter(100.0, "session"), bench.NaivePeakCounter(100.0, "session")
+    for s in samples[:4000]:
+        fed.update(s)
+    filled.prefill(samples[:4000])
+    assert filled._len == fed._len == 4000
+    assert (filled._buf[:4000] == fed._buf[:4000]).all()
+    assert math.isclose(filled._last_peak_t, fed._last_peak_t)
+    assert [fed.update(s) for s in samples[4000:]] == [filled.update(s) for s in samples[4000:]]
+    with pytest.raises(ValueError):
+        bench.NaivePeakCounter(100.0, "growing").prefill(samples[:10])
 
 
 def test_resampling() -> None:
