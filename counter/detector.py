@@ -583,11 +583,12 @@ class RepDetector:
         qx += k_still * (x2 - qx); qy += k_still * (y2 - qy); qz += k_still * (z2 - qz)
         self._still = (sx, sy, sz, qx, qy, qz)
         ex, ey, ez = rx - sx, ry - sy, rz - sz
-        dw = ex * ex + ey * ey + ez * ez
-        ex, ey, ez = x2 - qx, y2 - qy, z2 - qz
-        da = ex * ex + ey * ey + ez * ez
-        if dw > _STILL_DPS2 or da > _STILL_G2 or shock > 0.05:
+        if shock > 0.05 or ex * ex + ey * ey + ez * ez > _STILL_DPS2:
             self._t_moved = t
+        else:
+            ex, ey, ez = x2 - qx, y2 - qy, z2 - qz
+            if ex * ex + ey * ey + ez * ez > _STILL_G2:
+                self._t_moved = t
         if t - self._t_moved > STILL_FOR_S:
             self._still_s += dt
             kb = k_bias if self._still_s > BIAS_SETTLED_S else k_bias_fast

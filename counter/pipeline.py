@@ -27,6 +27,7 @@ class CalfCounter:
         self.config = config or CounterConfig()
         self.detector = RepDetector(self.config)
         self.sets = SetTracker(self.config)
+        self._rest_s = self.config.rest_s  # (checked at every sample: read once)
         self.t_s: float | None = None
 
     def update(self, s: Sample) -> tuple[Event, ...]:
@@ -34,7 +35,8 @@ class CalfCounter:
         t = self.t_s = s[0]
         rep = self.detector.update(s)
         if rep is None:
-            if self.sets.last_activity_s is not None:
+            last = self.sets.last_activity_s
+            if last is not None and t - last >= self._rest_s:
                 end = self.sets.check_rest(t)
                 if end is not None:
                     return (end,)
