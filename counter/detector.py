@@ -360,9 +360,11 @@ class _Candidate:
         return self.down < math.inf
 
     def same_rep(self, other: _Candidate) -> bool:
-        """One rep when the intervals overlap by half the shorter one."""
-        ov = min(self.lobe_end, other.lobe_end) - max(self.start, other.start)
-        return ov >= 0.5 * min(self.lobe_end - self.start, other.lobe_end - other.start)
+        """One rep when the intervals overlap by half the shorter one (a rep reaches its landing
+        when that was seen after its lobes ended: V's top lobe can end in the hold)."""
+        a, b = max(self.lobe_end, self.end), max(other.lobe_end, other.end)
+        ov = min(a, b) - max(self.start, other.start)
+        return ov >= 0.5 * min(a - self.start, b - other.start)
 
 
 def _unleak(speed_cms: float, phase_s: float) -> float:
@@ -693,6 +695,9 @@ class RepDetector:
             self._learn(c)
             if c.ch == "T" and last.ch == "V" and self._landing is last:
                 self._retime(last, c)
+            h = self._held
+            if h is not None and h.ch != c.ch and c.same_rep(h):
+                self._held = None  # the rest of that rep: one channel saw it in two pieces
             return
         h = self._held
         if h is not None and h.ch != c.ch and c.same_rep(h):

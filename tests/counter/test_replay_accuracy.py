@@ -34,7 +34,7 @@ def scored(traces_dir: Path) -> dict:
     if not SHARED_SCORER.exists():
         pytest.skip(f"scorer not found at {SHARED_SCORER}")
     score = _load_scorer()
-    results, walking_reps, per = [], 0, []
+    results, walking_reps, per, reps_by_trace = [], 0, [], {}
     for lf in sorted(traces_dir.glob("*.labels.json")):
         lab = json.loads(lf.read_text())
         events = list(CalfCounter().run(read_trace(traces_dir / lab["trace"])))
@@ -43,7 +43,7 @@ def scored(traces_dir: Path) -> dict:
         assert bad == 0
         res = score.score_trace(lab, pred)
         results.append(res)
-        reps = [e for e in events if isinstance(e, RepEvent)]
+        reps = reps_by_trace[lab["trace"]] = [e for e in events if isinstance(e, RepEvent)]
         for d in lab["distractors"]:
             if d["kind"] == "walking":
                 walking_reps += sum(d["start_s"] <= r.end_s <= d["end_s"] for r in reps)
@@ -61,13 +61,26 @@ def scored(traces_dir: Path) -> dict:
     lat = sorted(x for r in results for x in r["latencies"])
     print(f"  report delay after heel-down: median {summary['median_latency_s']:.3f} s, "
           f"p90 {lat[int(0.9 * len(lat))]:.3f} s, p99 {lat[int(0.99 * len(lat))]:.3f} s")
-    return {"summary": summary, "walking_reps": walking_reps, "results": results, "per_trace": per}
+    return {"summary": summary, "walking_reps": walking_reps, "results": results, "per_trace": per,
+            "reps": reps_by_trace}
 
 
 def test_rep_detection_floor(scored: dict) -> None:
     s = scored["summary"]
     assert s["rep_precision"] >= 0.9
     assert s["rep_recall"] >= 0.96
+
+
+def test_no_rep_is_reported_twice(scored: dict) -> None:
+    """One rep seen by both channels, or by one channel in two pieces, is one event: no two
+    reported reps cover the same movement (overlap by half the shorter, the scorer's rule)."""
+    twice = []
+    for trace, reps in scored["reps"].items():
+        for a, b in zip(reps, reps[1:]):
+            overlap_s = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
+            if overlap_s >= 0.5 * min(a.end_s - a.start_s, b.end_s - b.start_s):
+                twice.append((trace, a.start_s, b.start_s))
+    assert twice == []
 
 
 def test_set_count_floor(scored: dict) -> None:
