@@ -114,8 +114,9 @@ V_END_FRACTION = 0.1       # ...shank settles slowly after the heel is down, so 
 RECENT_LOBES = 8           # a channel's last lobes the other channel looks at
 MERGE_GAP_S = 0.6          # same-sign lobes this close are one (a long hold splits a lowering)
 HOLD_MAX_S = 3.0           # longest gap from lift to lowering (a hold of 2.5 s, lobe tails cut)
-AREA_RATIO_MAX = 6.0       # lift and lowering of one rep are alike in size (4x for a tilt-only
-TILT_ONLY_RATIO_MAX = 4.0  # ...rep: a sway or a shift of stance does not turn back as far)
+AREA_RATIO_MAX = 6.0       # a lowering turns back at most this many times the lift...
+TILT_ONLY_RATIO_MAX = 4.0  # ...and at least 1/4 of it (less is a sag while the heel is up); a
+                           # tilt-only rep within 4x (sway, a shift of stance does not turn back)
 REST_BEFORE_LIFT_S = 3.0   # after this long without a lobe the next movement is a lift
 EDGE_S = 0.12              # a shock this close to a lobe's start is the previous landing
 LANDED_SHARE = 0.8         # ...and one after this share of the travel is this landing
@@ -317,10 +318,10 @@ class _Pairer:
         if (p is not None and lobe.sign == -p.sign and lobe.t_start - p.t_end <= HOLD_MAX_S
                 and (self.lift_sign == 0 or p.sign == self.lift_sign)):
             r = abs(lobe.area) / abs(p.area)
-            if 1.0 / AREA_RATIO_MAX <= r <= AREA_RATIO_MAX:
+            if 1.0 / TILT_ONLY_RATIO_MAX <= r <= AREA_RATIO_MAX:
                 self.pending = None
                 return p, lobe
-            if r < 1.0 / AREA_RATIO_MAX:
+            if r < 1.0 / TILT_ONLY_RATIO_MAX:
                 return None  # a wobble while the heel is up: still waiting for the lowering
         self.pending = lobe if self.lift_sign == 0 or lobe.sign == self.lift_sign else None
         return None

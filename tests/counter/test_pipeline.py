@@ -259,6 +259,37 @@ def test_a_turn_too_big_either_way_is_no_rep_alone(rate_hz: int) -> None:
     assert _reps(CalfCounter().run(_stand_up_samples(rate_hz, 12.0, 19.0, 0.02))) == []
 
 
+def _moves_samples(rate_hz: float, moves: list[tuple[float, float]], cm_per_deg: float) -> list[Sample]:
+    """A shank that turns about the sensor's x axis through ``moves`` (duration s, turn deg;
+    min-jerk, 0 deg holds still), the ankle rising ``cm_per_deg`` for each degree of tilt."""
+    def mj(u: float) -> tuple[float, float, float]:
+        return (10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5, 30 * u ** 2 - 60 * u ** 3 + 30 * u ** 4,
+                60 * u - 180 * u ** 2 + 120 * u ** 3)
+
+    out, t0, ang0 = [], 0.0, 0.0
+    for duration_s, turn_deg in moves:
+        for i in range(int(round(duration_s * rate_hz))):
+            u = i / (duration_s * rate_hz)
+            p, v, a = mj(u)
+            ang = ang0 + turn_deg * p
+            up_g = turn_deg * cm_per_deg / 100.0 * a / duration_s ** 2 / 9.80665
+            f, r = 1.0 + up_g, math.radians(ang)
+            out.append(Sample(t0 + i / rate_hz, 0.0, f * math.sin(r), f * math.cos(r),
+                              turn_deg * v / duration_s, 0.0, 0.0))
+        t0, ang0 = t0 + round(duration_s * rate_hz) / rate_hz, ang0 + turn_deg
+    return out
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_a_small_sag_while_the_heel_is_up_is_not_the_lowering(rate_hz: int) -> None:
+    """Seated raises (6 deg, 1 cm: too little lift for the vertical channel alone) where the
+    heel sags 1.2 deg during the hold: the sag is no lowering of its own, it is the start of
+    the lowering that follows."""
+    rep = [(1.2, 6.0), (0.4, 0.0), (0.4, -1.2), (0.4, 0.0), (1.4, -4.8), (1.5, 0.0)]
+    reps = _reps(CalfCounter().run(_moves_samples(rate_hz, [(5.0, 0.0)] + 8 * rep + [(3.0, 0.0)], 1.0 / 6.0)))
+    assert len(reps) == 8
+
+
 @pytest.mark.parametrize("rate_hz", [50, 100])
 def test_a_jiggling_leg_in_a_set_adds_no_reps(rate_hz: int) -> None:
     """Between reps a seated user jiggles the leg at 4 Hz: tilt and lift like tiny reps."""
