@@ -67,8 +67,8 @@ def scored(traces_dir: Path) -> dict:
 
 def test_rep_detection_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["rep_precision"] >= 0.9
-    assert s["rep_recall"] >= 0.96
+    assert s["rep_precision"] >= 0.92
+    assert s["rep_recall"] >= 0.97
 
 
 def test_no_rep_is_reported_twice(scored: dict) -> None:
@@ -85,16 +85,16 @@ def test_no_rep_is_reported_twice(scored: dict) -> None:
 
 def test_set_count_floor(scored: dict) -> None:
     s = scored["summary"]
-    assert s["sets_exact_share"] >= 0.79
+    assert s["sets_exact_share"] >= 0.81
     assert s["sets_within1_share"] >= 0.89
 
 
 def test_no_set_is_far_off(scored: dict) -> None:
     """A set of small-tilt leg-press reps (1-1.5 deg, too small to count alone) starts once a
-    rep like the session's earlier sets comes after a quiet leg; sway in single-leg sets
-    still adds up to five."""
+    rep like the session's earlier sets comes after a quiet leg (its second set is still 4
+    short); sway in single-leg sets still adds up to three."""
     worst = max((abs(e), name) for name, _, errs in scored["per_trace"] for e in errs)
-    assert worst[0] <= 5, worst
+    assert worst[0] <= 4, worst
 
 
 def test_flag_floor(scored: dict) -> None:
