@@ -99,7 +99,9 @@ TAU_VERT_S = 1.0           # leak of the vertical velocity
 IMPACT_STENCIL_S = 0.01    # heel impacts: the sample's departure from its neighbours this far
                            # away (a 15-40 ms spike; a fast rep's own deceleration is smooth)
 TAU_IMPACT_S = 0.05        # decay of the impact envelope
-SHOCK_STOP_G = 0.3         # a shock this hard is a heel strike: it stops the leg...
+SHOCK_STOP_G = 0.3         # a shock this hard is a heel strike: it stops the leg (sampled at
+STOP_SET_AT_S = 0.02       # ...50 Hz or faster: coarser, the low-pass has moved further towards
+                           # a spike within its sample, and the threshold scales with it)...
 STOP_HOLD_S = 0.15         # ...and the low-pass rings this long after it
 TAU_NOISE_S = 10.0         # a channel's noise level rises this slowly (falls 10x faster)
 
@@ -385,7 +387,8 @@ def _fast_gains(dt: float) -> tuple[float, ...]:
     """Per-sample filter gains: 1 - exp(-dt/tau) for followers, exp(-dt/tau) for leaks."""
     return (1.0 - math.exp(-dt / TAU_LP_S), 1.0 - math.exp(-dt / TAU_GYRO_S), math.exp(-dt / TAU_SHOCK_S),
             math.exp(-dt / TAU_IMPACT_S), 1.0 - math.exp(-dt / TAU_REST_G_S), math.exp(-dt / TAU_VERT_S),
-            1.0 - math.exp(-dt / TAU_NOISE_S), max(1, round(IMPACT_STENCIL_S / dt)))
+            1.0 - math.exp(-dt / TAU_NOISE_S), max(1, round(IMPACT_STENCIL_S / dt)),
+            SHOCK_STOP_G * min(1.0, math.exp((STOP_SET_AT_S - dt) / TAU_LP_S)))
 
 
 def _slow_gains(dt: float) -> tuple[float, ...]:
@@ -460,7 +463,7 @@ class RepDetector:
             # Sensor-clocked samples share one interval: compute the gains once per interval.
             self._dt_key = dt
             self._k = _fast_gains(dt)
-        k_lp, k_gyro, d_shock, d_impact, k_rest, d_vert, k_noise, h = self._k
+        k_lp, k_gyro, d_shock, d_impact, k_rest, d_vert, k_noise, h, stop_g = self._k
 
         # Accelerometer: low-pass, shock envelope (3 Hz high-pass), |a|.
         x1, y1, z1, x2, y2, z2 = self._lp
@@ -512,7 +515,7 @@ class RepDetector:
         # Vertical speed from |a|: zero while a heel strike rings, rest level from the quiet
         # leg, a lasting offset (new posture, the bias projects differently) restarts it.
         rest_g, v, t_rest_ok, t_stop = self._vert
-        if shock > SHOCK_STOP_G:
+        if shock > stop_g:
             t_stop = t
         if t - t_stop < STOP_HOLD_S:
             v = 0.0

@@ -4,12 +4,11 @@
 
 Each configuration is 8 synthetic reps (``test_pipeline._synthetic_rep_samples``: min-jerk
 tilt and lift, no noise) of one placement or variant, tempo, hold and landing, at 25, 100 and
-400 Hz. A configuration is right when all 8 reps count, exactly those with lift + lowering
+400 Hz, each sample the mean of the motion over its interval as a chip's low-pass gives it. A configuration is right when all 8 reps count, exactly those with lift + lowering
 under 1.2 s are too_fast, and (with a bounce at each landing but the last) at least 6 of the 7
 bouncing reps are flagged and none is flagged without. It finds logic faults that the
 recordings do not reach (a fast instep raise counted 1.6 times, slow seated sets that never
-started); it is not an accuracy figure. At 25 Hz the synthetic 20 ms impact can fall between
-samples, where a real chip's low-pass would spread it, so bouncing at 25 Hz is not a fault.
+started, bouncing sets at 25 Hz that counted one rep); it is not an accuracy figure.
 """
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from counter import CalfCounter  # noqa: E402
-from test_pipeline import _reps, _synthetic_rep_samples  # noqa: E402
+from test_pipeline import _chip_sampled_reps, _reps  # noqa: E402
 
 # (tilt of the rep in deg, lift of the sensor in m)
 KINDS = {"standing": (4.0, 0.05), "seated": (6.0, 0.01), "hack squat": (0.5, 0.06),
@@ -39,7 +38,7 @@ def wrong() -> list[str]:
             for lift_s, lower_s in TEMPOS_S:
                 for hold_s in HOLDS_S:
                     for bounce in (False, True):
-                        reps = _reps(CalfCounter().run(_synthetic_rep_samples(
+                        reps = _reps(CalfCounter().run(_chip_sampled_reps(
                             rate, N, bounce=bounce, lift_s=lift_s, lower_s=lower_s, hold_s=hold_s,
                             tilt_deg=tilt_deg, lift_m=lift_m)))
                         fast = sum("too_fast" in r.flags for r in reps)
