@@ -446,6 +446,19 @@ class RepDetector:
         self._vert = (1.0, 0.0, 0.0, -math.inf)       # rest |a|, speed, when |a| was last near rest, last strike
         self.signal = 0.0
 
+    def flush(self) -> list[DetectedRep]:
+        """The recording ends: a rep counted but still waiting for its landing, or seen by one
+        channel and waiting for the other, is decided now rather than lost."""
+        t = self._t_prev
+        if t is not None:
+            if self._landing is not None:
+                self._report(t)
+            self._expire(t, force=True)
+            if self._landing is not None:
+                self._report(t)
+        out, self._out = self._out, []
+        return out
+
     def gap(self, t_s: float, duration_s: float) -> None:
         """Samples were lost: a half-seen movement is dropped, never counted twice."""
         self.reset()
@@ -845,7 +858,7 @@ class RepDetector:
                 c.bounce = True
                 c.end = self._t_impact
                 self._report(t)
-            elif t >= c.report_at and not self._still_lowering(c) and not self._tilt_still_up(t, c):
+            elif t >= c.report_at and not self._still_lowering(t, c) and not self._tilt_still_up(t, c):
                 self._report(t)
         self._expire(t)
 
@@ -868,12 +881,14 @@ class RepDetector:
             return lb.t_low > c.top_end and t - lb.t_low <= MAX_PHASE_S
         return t - c.top_end <= TILT_WAIT_S
 
-    def _still_lowering(self, c: _Candidate) -> bool:
+    def _still_lowering(self, t: float, c: _Candidate) -> bool:
         """A rep only V timed, whose top lobe ended during a long hold: V sinking again soon
-        after is the lowering, and the heel is not down until it ends."""
+        after is the lowering, and the heel is not down until it ends; a sink that outlasts
+        what a lowering of this rep can take (TEMPO_RATIO_MAX x its lift) is drift."""
         lb = self.V.lobes
         sinking = lb.sign == -1 or (lb.sign == 0 and lb.area < 0.0 and lb.t_low > c.lobe_end)
-        return sinking and self._lowering_of(c, lb.t_low, lb.area)
+        return (sinking and t - lb.t_low <= TEMPO_RATIO_MAX * c.lift_s
+                and self._lowering_of(c, lb.t_low, lb.area))
 
     def _lowering_of(self, c: _Candidate, t_start: float, area: float) -> bool:
         """A V lobe starting at ``t_start`` of ``area`` (cm) is the lowering of ``c`` (no more

@@ -69,8 +69,10 @@ class CalfCounter:
         return (ev,) if ev is not None else _NO_EVENTS
 
     def finish(self) -> tuple[Event, ...]:
-        """End of recording/session: close the open set."""
-        return self.end_set("end")
+        """End of recording/session: the detector's last rep (if one is still waiting for its
+        landing), then the open set closes."""
+        reps = tuple(self.sets.add_rep(*rep) for rep in self.detector.flush())
+        return reps + self.end_set("end")
 
     def undo_last_rep(self) -> RepEvent | None:
         return self.sets.undo_last_rep()

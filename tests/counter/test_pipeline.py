@@ -380,6 +380,28 @@ def test_bounces_after_a_long_hold_are_flagged(hold_s: float, tilt_deg: float, l
     assert all(r.emitted_at_s - r.end_s <= 0.5 for r in reps)
 
 
+@pytest.mark.parametrize("tail_s", [0.05, 0.15])
+def test_a_recording_that_stops_at_the_last_landing_keeps_its_last_rep(tail_s: float) -> None:
+    """The recording ends before the last rep's report time (heel-down + 0.2 s): the rep is
+    counted at the end, not lost."""
+    events = list(CalfCounter().run(_synthetic_rep_samples(100, 5, tail_s=tail_s, pause_s=0.0)))
+    reps = _reps(events)
+    assert len(reps) == 5
+    assert isinstance(events[-1], SetEndEvent) and events[-1].reps == 5
+
+
+def test_a_hack_squat_rep_after_bouncing_ones_is_reported() -> None:
+    """The last of a set of fast bouncing hack-squat reps (the sled hardly turns the shank):
+    the vertical channel drifts down slowly afterwards, which is no lowering of that rep: the
+    wait for one ends after 3.5x the rep's lift (~1.2 s late here), not when the drift does."""
+    samples = _synthetic_rep_samples(100, 8, bounce=True, lift_s=0.4, hold_s=0.0, lower_s=0.5,
+                                     tilt_deg=0.5, lift_m=0.06)
+    counter = CalfCounter()
+    reps = [e for s in samples for e in counter.update(s) if isinstance(e, RepEvent)]
+    assert len(reps) == 8
+    assert reps[-1].emitted_at_s - reps[-1].end_s < 1.5
+
+
 def test_set_ends_after_rest_and_numbers_sets() -> None:
     samples = _synthetic_rep_samples(100, 5, tail_s=25.0)
     t_off = samples[-1].t_s + 0.01
