@@ -65,14 +65,16 @@ class CalfCounter:
         return self.sets.start_set(self.t_s or 0.0)
 
     def end_set(self, reason: str = "manual") -> tuple[Event, ...]:
+        """Close the open set (the button, or the end of the session). A rep the detector has
+        counted but not reported yet (its landing is 0.2 s away) belongs to this set: it is
+        reported first."""
+        reps = tuple(self.sets.add_rep(*rep) for rep in self.detector.flush())
         ev = self.sets.end_set(self.t_s or 0.0, reason)
-        return (ev,) if ev is not None else _NO_EVENTS
+        return reps + (ev,) if ev is not None else reps
 
     def finish(self) -> tuple[Event, ...]:
-        """End of recording/session: the detector's last rep (if one is still waiting for its
-        landing), then the open set closes."""
-        reps = tuple(self.sets.add_rep(*rep) for rep in self.detector.flush())
-        return reps + self.end_set("end")
+        """End of recording/session: close the open set."""
+        return self.end_set("end")
 
     def undo_last_rep(self) -> RepEvent | None:
         return self.sets.undo_last_rep()

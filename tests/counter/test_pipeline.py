@@ -428,6 +428,18 @@ def test_manual_end_and_undo() -> None:
     assert counter.end_set() == ()
 
 
+def test_ending_a_set_just_after_the_last_landing_keeps_that_rep_in_it() -> None:
+    """The button is pressed 0.05 s after the heel lands, before the rep is reported (0.2 s
+    after): the rep belongs to the set being ended, not to the next one."""
+    counter = CalfCounter()
+    samples = _synthetic_rep_samples(100, 3, tail_s=0.05, pause_s=0.0)
+    events = list(counter.run(samples, finish=False))
+    assert len(_reps(events)) == 2
+    *reps, end = counter.end_set()
+    assert [(r.set, r.rep) for r in reps] == [(1, 3)]
+    assert (end.set, end.reps, end.reason) == (1, 3, "manual")
+
+
 def test_gap_restarts_motion_state_without_double_counting() -> None:
     samples = _synthetic_rep_samples(100, 4)
     # Drop 0.6 s in the middle of the second rep.
