@@ -1,10 +1,15 @@
 """Synthetic sweep: clean calf raises of every kind the counter should count, at every rate.
 
     python tests/counter/sweep.py            # prints each configuration it gets wrong
+    python tests/counter/sweep.py --chip     # the same through a real chip: any mounting,
+                                             # biases (20 mg, 2 deg/s) and white noise
 
 Each configuration is 8 synthetic reps (``test_pipeline._synthetic_rep_samples``: min-jerk
 tilt and lift, no noise) of one placement or variant, tempo, hold and landing, at 25, 100 and
-400 Hz, each sample the mean of the motion over its interval as a chip's low-pass gives it. A configuration is right when all 8 reps count, exactly those with lift + lowering
+400 Hz, each sample the mean of the motion over its interval as a chip's low-pass gives it
+(``--chip`` also turns the sensor frame by a random rotation per configuration and adds an
+accelerometer bias of ~27 mg, a gyro bias of ~2.7 deg/s and 3 mg / 0.05 deg/s of noise). A
+configuration is right when all 8 reps count, exactly those with lift + lowering
 under 1.2 s are too_fast, and (with a bounce at each landing but the last) at least 6 of the 7
 bouncing reps are flagged and none is flagged without. It finds logic faults that the
 recordings do not reach (a fast instep raise counted 1.6 times, slow seated sets that never
@@ -15,10 +20,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from counter import CalfCounter  # noqa: E402
+from counter import CalfCounter, Sample  # noqa: E402
 from test_pipeline import _chip_sampled_reps, _reps  # noqa: E402
 
 # (tilt of the rep in deg, lift of the sensor in m)
@@ -30,17 +37,37 @@ RATES_HZ = [25, 100, 400]
 N = 8
 
 
-def wrong() -> list[str]:
+ACCEL_BIAS_G = (0.02, -0.015, 0.01)
+GYRO_BIAS_DPS = (2.0, -1.5, 1.0)
+
+
+def through_a_chip(samples: list[Sample], seed: int) -> list[Sample]:
+    """The same motion seen by a sensor mounted any way round, with biases and white noise."""
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=4)
+    a, b, c, d = q / np.linalg.norm(q)
+    rot = np.array([[a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+                    [2 * (b * c + a * d), a * a - b * b + c * c - d * d, 2 * (c * d - a * b)],
+                    [2 * (b * d - a * c), 2 * (c * d + a * b), a * a - b * b - c * c + d * d]])
+    x = np.array(samples, dtype=float)
+    x[:, 1:4] = x[:, 1:4] @ rot.T + ACCEL_BIAS_G + rng.normal(scale=0.003, size=(len(x), 3))
+    x[:, 4:7] = x[:, 4:7] @ rot.T + GYRO_BIAS_DPS + rng.normal(scale=0.05, size=(len(x), 3))
+    return [Sample(*row) for row in x.tolist()]
+
+
+def wrong(chip: bool = False) -> list[str]:
     """One line per configuration the counter gets wrong."""
     out = []
+    seed = 0
     for rate in RATES_HZ:
         for kind, (tilt_deg, lift_m) in KINDS.items():
             for lift_s, lower_s in TEMPOS_S:
                 for hold_s in HOLDS_S:
                     for bounce in (False, True):
-                        reps = _reps(CalfCounter().run(_chip_sampled_reps(
-                            rate, N, bounce=bounce, lift_s=lift_s, lower_s=lower_s, hold_s=hold_s,
-                            tilt_deg=tilt_deg, lift_m=lift_m)))
+                        samples = _chip_sampled_reps(rate, N, bounce=bounce, lift_s=lift_s, lower_s=lower_s,
+                                                     hold_s=hold_s, tilt_deg=tilt_deg, lift_m=lift_m)
+                        seed += 1
+                        reps = _reps(CalfCounter().run(through_a_chip(samples, seed) if chip else samples))
                         fast = sum("too_fast" in r.flags for r in reps)
                         bounced = sum("bouncing" in r.flags for r in reps)
                         ok = (len(reps) == N and fast == (N if lift_s + lower_s < 1.2 else 0)
@@ -53,7 +80,7 @@ def wrong() -> list[str]:
 
 
 if __name__ == "__main__":
-    lines = wrong()
+    lines = wrong(chip="--chip" in sys.argv[1:])
     print("\n".join(lines))
     total = len(RATES_HZ) * len(KINDS) * len(TEMPOS_S) * len(HOLDS_S) * 2
     print(f"{len(lines)} of {total} configurations wrong")
