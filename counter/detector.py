@@ -18,7 +18,8 @@ A calf raise moves the strap two ways at once, and the detector watches both:
 Each channel is cut into **lobes**: runs of one sign from near zero to near zero that reach an
 on-level above the channel's own noise. A rep is a lift lobe followed, after at most a held top,
 by a lowering lobe. In T the two lobes are the lift and the lowering themselves, with areas of
-about the rep's rotation each. V is band-limited, so a slow rep shows as up / top / up:
+about the rep's rotation each (a turn back of under a quarter of the lift is the heel
+sagging in a held top, not the lowering). V is band-limited, so a slow rep shows as up / top / up:
 the rep is an up lobe followed by the (larger) top lobe. Which T sign is the lift is voted:
 the tilt under a V rise is a lift, the first movement after a rest is a lift, a movement ending
 in a heel strike was a lowering. V's lift sign is physics: a heel rise accelerates the leg up.
@@ -447,8 +448,9 @@ class RepDetector:
         self.signal = 0.0
 
     def flush(self) -> list[DetectedRep]:
-        """The recording ends: a rep counted but still waiting for its landing, or seen by one
-        channel and waiting for the other, is decided now rather than lost."""
+        """The recording or the set ends: a rep counted but still waiting for its landing, or
+        seen by one channel and waiting for the other, is decided now rather than lost (or
+        left for the next set)."""
         t = self._t_prev
         if t is not None:
             if self._landing is not None:
