@@ -82,6 +82,21 @@ def test_quiet_standing_counts_nothing() -> None:
     assert events == []
 
 
+def _mj(u: float) -> float:
+    """Minimum-jerk position (0 -> 1) at phase ``u`` in 0..1."""
+    return 10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5
+
+
+def _dmj(u: float) -> float:
+    """Its speed, per unit phase."""
+    return 30 * u ** 2 - 60 * u ** 3 + 30 * u ** 4
+
+
+def _ddmj(u: float) -> float:
+    """Its acceleration, per unit phase squared."""
+    return 60 * u - 180 * u ** 2 + 120 * u ** 3
+
+
 def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift_s: float = 1.2,
                            hold_s: float = 0.5, lower_s: float = 1.5, pause_s: float = 1.5,
                            tilt_deg: float = 4.0, lead_s: float = 5.0, tail_s: float = 3.0,
@@ -89,15 +104,6 @@ def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift
     """A shank that tilts ``tilt_deg`` about the sensor's x axis and rises ``lift_m`` per rep
     (min-jerk phases), the gyro agreeing with the tilt, and a heel impact at each landing if
     ``bounce``."""
-    def mj(u: float) -> float:
-        return 10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5
-
-    def dmj(u: float) -> float:
-        return 30 * u ** 2 - 60 * u ** 3 + 30 * u ** 4
-
-    def ddmj(u: float) -> float:
-        return 60 * u - 180 * u ** 2 + 120 * u ** 3
-
     period = lift_s + hold_s + lower_s + (0.05 if bounce else pause_s)
     total = lead_s + reps * period + tail_s
     out = []
@@ -108,14 +114,14 @@ def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift
         ang = rate = shock = up_g = 0.0
         if 0 <= k < reps:
             if u < lift_s:
-                ang, rate = tilt_deg * mj(u / lift_s), tilt_deg * dmj(u / lift_s) / lift_s
-                up_g = lift_m * ddmj(u / lift_s) / lift_s ** 2 / 9.80665
+                ang, rate = tilt_deg * _mj(u / lift_s), tilt_deg * _dmj(u / lift_s) / lift_s
+                up_g = lift_m * _ddmj(u / lift_s) / lift_s ** 2 / 9.80665
             elif u < lift_s + hold_s:
                 ang = tilt_deg
             elif u < lift_s + hold_s + lower_s:
                 v = (u - lift_s - hold_s) / lower_s
-                ang, rate = tilt_deg * (1 - mj(v)), -tilt_deg * dmj(v) / lower_s
-                up_g = -lift_m * ddmj(v) / lower_s ** 2 / 9.80665
+                ang, rate = tilt_deg * (1 - _mj(v)), -tilt_deg * _dmj(v) / lower_s
+                up_g = -lift_m * _ddmj(v) / lower_s ** 2 / 9.80665
             if bounce and lift_s + hold_s + lower_s <= u < lift_s + hold_s + lower_s + 0.02 and k < reps - 1:
                 shock = 1.0
         a = math.radians(ang)
@@ -257,19 +263,16 @@ def test_leg_swings_like_first_strides_are_not_reps(rate_hz: int) -> None:
 def _stand_up_samples(rate_hz: float, forward_deg: float, back_deg: float, rise_m: float) -> list[Sample]:
     """Getting up from a bench: the shank turns ``forward_deg`` in 1.2 s while the sensor rises
     ``rise_m`` and stays up, then turns back ``back_deg`` in 1.3 s (min-jerk phases)."""
-    def mj(u: float) -> float:
-        u = min(max(u, 0.0), 1.0)
-        return 10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5
-
-    def ddmj(u: float) -> float:
-        return 60 * u - 180 * u ** 2 + 120 * u ** 3 if 0.0 <= u <= 1.0 else 0.0
+    def clamped(u: float) -> float:
+        return min(max(u, 0.0), 1.0)
 
     dt, t0, t1 = 1.0 / rate_hz, 5.0, 6.2
     out, ang_prev = [], 0.0
     for i in range(int(12.0 * rate_hz)):
         t = i * dt
-        ang = forward_deg * mj((t - t0) / 1.2) - back_deg * mj((t - t1) / 1.3)
-        up_g = rise_m * ddmj((t - t0) / 1.2) / 1.2 ** 2 / 9.80665
+        ang = forward_deg * _mj(clamped((t - t0) / 1.2)) - back_deg * _mj(clamped((t - t1) / 1.3))
+        u = (t - t0) / 1.2
+        up_g = rise_m * _ddmj(u) / 1.2 ** 2 / 9.80665 if 0.0 <= u <= 1.0 else 0.0
         rate = (ang - ang_prev) / dt if i else 0.0
         ang_prev = ang
         a = math.radians(ang)
@@ -288,15 +291,11 @@ def test_a_turn_too_big_either_way_is_no_rep_alone(rate_hz: int) -> None:
 def _moves_samples(rate_hz: float, moves: list[tuple[float, float]], cm_per_deg: float) -> list[Sample]:
     """A shank that turns about the sensor's x axis through ``moves`` (duration s, turn deg;
     min-jerk, 0 deg holds still), the ankle rising ``cm_per_deg`` for each degree of tilt."""
-    def mj(u: float) -> tuple[float, float, float]:
-        return (10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5, 30 * u ** 2 - 60 * u ** 3 + 30 * u ** 4,
-                60 * u - 180 * u ** 2 + 120 * u ** 3)
-
     out, t0, ang0 = [], 0.0, 0.0
     for duration_s, turn_deg in moves:
         for i in range(int(round(duration_s * rate_hz))):
             u = i / (duration_s * rate_hz)
-            p, v, a = mj(u)
+            p, v, a = _mj(u), _dmj(u), _ddmj(u)
             ang = ang0 + turn_deg * p
             up_g = turn_deg * cm_per_deg / 100.0 * a / duration_s ** 2 / 9.80665
             f, r = 1.0 + up_g, math.radians(ang)
