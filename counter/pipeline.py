@@ -27,7 +27,6 @@ class CalfCounter:
         self.config = config or CounterConfig()
         self.detector = RepDetector(self.config)
         self.sets = SetTracker(self.config)
-        self._rest_s = self.config.rest_s  # (checked at every sample: read once)
         self.t_s: float | None = None
 
     def update(self, s: Sample) -> tuple[Event, ...]:
@@ -35,8 +34,7 @@ class CalfCounter:
         t = self.t_s = s[0]
         rep = self.detector.update(s)
         if rep is None:
-            last = self.sets.last_activity_s
-            if last is not None and t - last >= self._rest_s:
+            if self.sets.last_activity_s is not None:
                 end = self.sets.check_rest(t)
                 if end is not None:
                     return (end,)

@@ -300,24 +300,22 @@ class NaivePeakCounter:
 
     def update(self, s: Sample) -> bool:
         """Feed one sample; True when it completes a rep."""
-        self._lp += self._alpha * (math.sqrt(s[4] * s[4] + s[5] * s[5] + s[6] * s[6]) - self._lp)
+        lp = self._smooth(s)
         n = self.n
         if self._growing:
             if self._len == 0:
                 self._set_t0 = s[0]
             elif self._empties and s[0] - max(self._last_peak_t, self._set_t0) > NAIVE_SET_REST_S:
                 self._len, self._set_t0 = 0, s[0]   # the set is over: its buffer goes
-            if self._len == len(self._buf):
-                self._buf = np.concatenate([self._buf, np.zeros(len(self._buf))])
-            self._buf[self._len] = self._lp
-            self._len = n = self._len + 1
+            self._push(lp)
+            n = self._len
             window = self._buf[:n]
         elif self._deque is not None:
-            self._deque.append(self._lp)
+            self._deque.append(lp)
             window = np.fromiter(self._deque, float, n)
         else:
             i = self._i
-            self._buf[i] = self._buf[i + n] = self._lp
+            self._buf[i] = self._buf[i + n] = lp
             i = i + 1 if i + 1 < n else 0
             self._i = i
             window = self._buf[i: i + n]   # oldest .. newest
@@ -330,13 +328,21 @@ class NaivePeakCounter:
         if not self._growing or self._empties:
             raise ValueError("prefill is for the whole-session buffer")
         for s in samples:
-            self._lp += self._alpha * (math.sqrt(s[4] * s[4] + s[5] * s[5] + s[6] * s[6]) - self._lp)
-            if self._len == len(self._buf):
-                self._buf = np.concatenate([self._buf, np.zeros(len(self._buf))])
-            self._buf[self._len] = self._lp
-            self._len += 1
+            self._push(self._smooth(s))
         if samples:
             self._new_peak(self._buf[:self._len], samples[-1][0], self._len)
+
+    def _smooth(self, s: Sample) -> float:
+        """|gyro| through the EMA: the 1-D signal the peaks are picked on."""
+        self._lp += self._alpha * (math.sqrt(s[4] * s[4] + s[5] * s[5] + s[6] * s[6]) - self._lp)
+        return self._lp
+
+    def _push(self, x: float) -> None:
+        """Append to the growing buffer (doubled when full)."""
+        if self._len == len(self._buf):
+            self._buf = np.concatenate([self._buf, np.zeros(len(self._buf))])
+        self._buf[self._len] = x
+        self._len += 1
 
     def _new_peak(self, window: np.ndarray, t_s: float, n: int) -> bool:
         peaks, _ = self._find_peaks(window, prominence=NAIVE_PROMINENCE_DPS, distance=self._distance)

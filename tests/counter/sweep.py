@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from counter import CalfCounter, Sample  # noqa: E402
-from test_pipeline import _chip_sampled_reps, _reps  # noqa: E402
+from test_pipeline import _chip_sampled_reps, _reps, _rotation  # noqa: E402
 
 # (tilt of the rep in deg, lift of the sensor in m)
 KINDS = {"standing": (4.0, 0.05), "seated": (6.0, 0.01), "hack squat": (0.5, 0.06),
@@ -44,11 +44,7 @@ GYRO_BIAS_DPS = (2.0, -1.5, 1.0)
 def through_a_chip(samples: list[Sample], seed: int) -> list[Sample]:
     """The same motion seen by a sensor mounted any way round, with biases and white noise."""
     rng = np.random.default_rng(seed)
-    q = rng.normal(size=4)
-    a, b, c, d = q / np.linalg.norm(q)
-    rot = np.array([[a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
-                    [2 * (b * c + a * d), a * a - b * b + c * c - d * d, 2 * (c * d - a * b)],
-                    [2 * (b * d - a * c), 2 * (c * d + a * b), a * a - b * b - c * c + d * d]])
+    rot = _rotation(seed)
     x = np.array(samples, dtype=float)
     x[:, 1:4] = x[:, 1:4] @ rot.T + ACCEL_BIAS_G + rng.normal(scale=0.003, size=(len(x), 3))
     x[:, 4:7] = x[:, 4:7] @ rot.T + GYRO_BIAS_DPS + rng.normal(scale=0.05, size=(len(x), 3))
