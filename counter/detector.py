@@ -13,7 +13,11 @@ A calf raise moves the strap two ways at once, and the detector watches both:
   a leak it is a vertical velocity in cm/s. A heel rise lifts the leg 3-9 cm, so this channel
   sees the hack-squat sled and the leg press, where the shank hardly turns, and is blind to
   sway and wobble, which turn the shank without lifting it. Heel strikes zero it (the leg
-  stops), and a lasting offset (a new posture) resets its rest level.
+  stops), and a lasting offset (a new posture) resets its rest level. An accelerometer bias b
+  adds b.g to |a|, g being gravity's direction in the sensor frame, so it reads as vertical
+  acceleration whenever the leg turns (45 deg on the instep turns 27 mg into ~15 mg): g is
+  followed with the gyro, the bias learned from rest-to-rest moves (the vertical speed is zero
+  at both ends) and its share taken off |a|.
 
 Each channel is cut into **lobes**: runs of one sign from near zero to near zero that reach an
 on-level above the channel's own noise. A rep is a lift lobe followed, after at most a held top,
@@ -29,7 +33,10 @@ when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the
 that channel) or, after waiting briefly for the other channel, when it is clearly a rep on its
 own. A tilt rep after a quiet leg that matches the session's usual tilt also starts a set: a
 leg press turns the shank only 1-1.5 deg, too little to count alone, so its next set starts
-like the last. Not reps: a heel strike in the middle of a movement (walking), phases faster
+like the last. Two tilt reps too big to count alone (the instep's 45 deg, where V barely sees
+a slow raise) count without V when they are alike and the leg rests between them (a stride's
+tilts follow each other with no pause). Not reps: a heel strike in the middle of a movement
+or the leg carried along the floor (acceleration across gravity: walking), phases faster
 than a heel can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger
 than the usual rep, a tilt that does not turn back about as far as it went (sway), a tilt
 that lifts the sensor less than ``LEVER_MIN_CM`` per radian turned (a leg swinging about the
@@ -48,8 +55,9 @@ stands out from its neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` 
 the ground with 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth).
 
 Per-sample work is O(1) and memory is fixed; the slow estimators run on sample time: gyro bias
-and stillness every ``SLOW_STEP_S``, the axis every ``AXIS_STEP_S``. Time constants are in
-seconds, so behaviour does not depend on the sample rate.
+and stillness every ``SLOW_STEP_S``, gravity's direction and the accelerometer bias every
+``GRAVITY_STEP_S``, the axis every ``AXIS_STEP_S``. Time constants are in seconds, so
+behaviour does not depend on the sample rate.
 """
 from __future__ import annotations
 
@@ -158,12 +166,25 @@ DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering aft
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
+TAU_GDIR_S = 1.0           # gravity's direction: the gyro turns it, the accelerometer pulls it this slowly
+STEP_ACROSS_G = 0.4        # acceleration across gravity in a step (walking 1.3-2.4 g; reps < 0.25 g)
+FIT_MAX_S = 8.0            # accelerometer bias: from rest-to-rest moves this short (gyro drift)...
+FIT_MEMORY = 0.95          # ...each move's equation weighing this much less per later move...
+FIT_RIDGE_S2 = 10.0        # ...against a ridge (s^2): the shank turns too little to learn it from,
+                           # ...45 deg on the instep teaches it in a few reps
+FIT_MAX_G = 0.1            # ...and an estimate larger than this is not believed
+BIG_GAP_S = 0.1            # two big tilt reps alike count without V if the leg rests this long...
+BIG_ALIKE = 0.8            # ...between them, their tilts within this ratio...
+BIG_TEMPO = 1.5            # ...and their lifts and lowerings within this one
+LAG_S = 2 * TAU_LP_S - TAU_GYRO_S  # the accelerometer's two low-passes lag the gyro's one by this
+GRAVITY_STEP_S = 0.08      # g is turned this often (a stride's push-off lasts ~0.2 s)
 SLOW_STEP_S = 0.02         # bias and stillness are updated this often (sample time)...
 AXIS_STEP_S = 0.1          # ...and the axis this often
 BLUR_SCALE = 28.0          # a min-jerk speed profile of duration T has variance T^2/28, so
                            # ...each EMA of time constant tau lengthens T^2 by 28 tau^2
 _BLUR_T_S2 = BLUR_SCALE * TAU_GYRO_S ** 2       # T: the gyro EMA
 _BLUR_V_S2 = BLUR_SCALE * 2 * TAU_LP_S ** 2     # V: two accelerometer EMAs
+_RAD = math.pi / 180.0
 _STILL_DPS2 = STILL_DPS * STILL_DPS
 _STILL_G2 = STILL_G * STILL_G
 
@@ -417,6 +438,10 @@ class RepDetector:
         self._still_s = 0.0
         self._cov = (1e-6, 0.0, 0.0, 1e-6, 0.0, 1e-6)  # xx xy xz yy yz zz of the angle
         self._axis = (1.0, 0.0, 0.0)
+        self._abias = (0.0, 0.0, 0.0)  # accelerometer bias (g), the part the leg's turns reveal
+        self._fit = [0.0] * 9           # its normal equations: A (xx xy xz yy yz zz), A b
+        self._corr_g = 0.0              # the bias's share of |a| in the present posture, g
+        self._t_across = -math.inf      # when the leg last accelerated along the floor (a step)
         self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_END_FRACTION, T_MIN_DEG, top_mode=False,
                          vote_max=ALONE_MAX_DEG)
         self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_END_FRACTION, V_MIN_CM, top_mode=True, lift_sign=1)
@@ -424,6 +449,7 @@ class RepDetector:
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
         self._last: _Candidate | None = None     # the last rep counted
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
+        self._big: _Candidate | None = None      # the last big tilt rep nothing confirmed
         self._swung = (-math.inf, -math.inf)     # the last leg swing the tilt channel refused
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
         self._out: list[DetectedRep] = []
@@ -445,6 +471,10 @@ class RepDetector:
         self._ring: list[Sample] = []
         self._ring_i = 0
         self._vert = (1.0, 0.0, 0.0, -math.inf)       # rest |a|, speed, when |a| was last near rest, last strike
+        self._gdir = (0.0, 0.0, 0.0)                  # gravity's direction in the sensor frame (0: not yet)
+        self._move = [0.0] * 5                        # since the leg was last still: int |a| - rest, int g - g0, s
+        self._rest = (1.0, 0.0, 0.0, 0.0, 0.0)        # mean |a| and g over that stillness, samples (-1: left)
+        self._grav_dt = 0.0
         self.signal = 0.0
 
     def flush(self) -> list[DetectedRep]:
@@ -491,7 +521,7 @@ class RepDetector:
         if decayed > shock:
             shock = decayed
         self._shock = shock
-        mag_g = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2)
+        mag_g = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2) - self._corr_g
 
         # Impact: how far a sample stands out from its neighbours IMPACT_STENCIL_S either side
         # (seen that much later). A heel strike is a spike; the leg's own motion is smooth.
@@ -572,6 +602,12 @@ class RepDetector:
         return self._out.pop(0) if self._out else None
 
     @property
+    def accel_bias_g(self) -> tuple[float, float, float]:
+        """The accelerometer bias learned so far (g, sensor axes): only its part along the
+        directions the leg has turned through between rests, the part that matters."""
+        return self._abias
+
+    @property
     def phase(self) -> str:
         """"settling" (counted, waiting for the heel to land), "up" (a lift under way) or "idle"."""
         if self._landing is not None:
@@ -620,6 +656,9 @@ class RepDetector:
         px, py, pz = self._angle
         px = px * d_angle + wx * dt; py = py * d_angle + wy * dt; pz = pz * d_angle + wz * dt
         self._angle = (px, py, pz)
+        self._grav_dt += dt
+        if self._grav_dt >= GRAVITY_STEP_S:
+            self._gravity(t, wx, wy, wz, x2, y2, z2)
         pn2 = px * px + py * py + pz * pz
         if pn2 > ANGLE_CLIP_DEG * ANGLE_CLIP_DEG:
             q = ANGLE_CLIP_DEG / math.sqrt(pn2)  # a sit-down or a stride must not own the axis
@@ -644,6 +683,105 @@ class RepDetector:
             ux, uy, uz = nx / nn, ny / nn, nz / nn
             self._axis = (ux, uy, uz)
 
+    def _gravity(self, t: float, wx: float, wy: float, wz: float, x2: float, y2: float, z2: float) -> None:
+        """Gravity's direction g in the sensor frame, turned by the smoothed gyro rate (deg/s,
+        less its bias: the leg turns smoothly, so one reading per step will do) and pulled
+        slowly to the accelerometer's (``x2, y2, z2``, g): the acceleration across it marks a
+        step, and rest-to-rest moves teach the accelerometer bias. Run every GRAVITY_STEP_S.
+
+        |a| = 1 + a_vert + b.g to first order, so a bias b reads as vertical acceleration
+        whenever the leg turns: 45 deg of foot pitch on the instep turns a 27 mg bias into
+        ~15 mg, which V integrates into a false rise. Between two moments the leg is at rest its
+        vertical speed is zero both times, so the integral of |a| less its value at the first
+        rest is b . (the integral of g - g0): one linear equation in b per move. Only the
+        directions the leg turns through are learned, and only those change b.g."""
+        dt = self._grav_dt
+        self._grav_dt = 0.0
+        bx, by, bz = self._abias
+        nx, ny, nz = x2 - bx, y2 - by, z2 - bz
+        nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+        if nn == 0.0:
+            return
+        gx, gy, gz = self._gdir
+        if gx == gy == gz == 0.0:
+            gx, gy, gz = nx / nn, ny / nn, nz / nn
+            self._gdir = (gx, gy, gz)
+        else:
+            # dg/dt = -w x g in the sensor frame. The rate is read once a step, so g is turned
+            # half a step ahead of the mean; the accelerometer's two low-passes lag more than
+            # the gyro's one: g as the accelerometer sees it is turned back by both.
+            r = dt * _RAD
+            ax, ay, az = wx * r, wy * r, wz * r
+            cx, cy, cz = ay * gz - az * gy, az * gx - ax * gz, ax * gy - ay * gx
+            k = dt / TAU_GDIR_S
+            gx += k * (nx / nn - gx) - cx
+            gy += k * (ny / nn - gy) - cy
+            gz += k * (nz / nn - gz) - cz
+            gn = math.sqrt(gx * gx + gy * gy + gz * gz)
+            gx, gy, gz = gx / gn, gy / gn, gz / gn
+            self._gdir = (gx, gy, gz)
+            q = (LAG_S + 0.5 * dt) / dt
+            gx += q * cx; gy += q * cy; gz += q * cz
+            gn = math.sqrt(gx * gx + gy * gy + gz * gz)
+            gx, gy, gz = gx / gn, gy / gn, gz / gn
+        along = nx * gx + ny * gy + nz * gz
+        if nn * nn - along * along > STEP_ACROSS_G * STEP_ACROSS_G:
+            self._t_across = t  # a heel raise moves the leg up; a step carries it along the floor
+
+        mag = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2)
+        mv = self._move
+        m0, g0x, g0y, g0z, n0 = self._rest
+        if t - self._t_moved > STILL_FOR_S:
+            if n0 < 0.0:
+                # At rest again after a move: one more equation, and a new rest to start from.
+                if mv[4] <= FIT_MAX_S and self._t_across < t - mv[4]:
+                    self._solve(mv[0], mv[1], mv[2], mv[3])  # (a step is no heel raise)
+                mv[:] = [0.0] * 5
+                n0 = 0.0
+            # Averaged over the stillness: one sample's noise, integrated over a whole move,
+            # would swamp the bias.
+            n0 += 1.0
+            k = 1.0 / n0
+            self._rest = (m0 + k * (mag - m0), g0x + k * (gx - g0x), g0y + k * (gy - g0y), g0z + k * (gz - g0z), n0)
+        elif n0 != 0.0:  # (nothing to start from before the leg has been still)
+            if n0 > 0.0:
+                self._rest = (m0, g0x, g0y, g0z, -1.0)
+            mv[0] += (mag - m0) * dt
+            mv[1] += (gx - g0x) * dt
+            mv[2] += (gy - g0y) * dt
+            mv[3] += (gz - g0z) * dt
+            mv[4] += dt
+        bx, by, bz = self._abias
+        self._corr_g = bx * gx + by * gy + bz * gz
+
+    def _solve(self, y: float, zx: float, zy: float, zz: float) -> None:
+        """Add the move's equation y = b . z (g s, s) and solve the ridge-regularised normal
+        equations for the accelerometer bias b (g)."""
+        f = self._fit
+        m = FIT_MEMORY
+        f[0] = m * f[0] + zx * zx; f[1] = m * f[1] + zx * zy; f[2] = m * f[2] + zx * zz
+        f[3] = m * f[3] + zy * zy; f[4] = m * f[4] + zy * zz; f[5] = m * f[5] + zz * zz
+        f[6] = m * f[6] + y * zx; f[7] = m * f[7] + y * zy; f[8] = m * f[8] + y * zz
+        a, b, c = f[0] + FIT_RIDGE_S2, f[1], f[2]
+        d, e, g = f[3] + FIT_RIDGE_S2, f[4], f[5] + FIT_RIDGE_S2
+        # Symmetric 3x3 by cofactors (positive definite: the ridge is on the diagonal).
+        c00, c01, c02 = d * g - e * e, c * e - b * g, b * e - c * d
+        c11, c12, c22 = a * g - c * c, b * c - a * e, a * d - b * b
+        det = a * c00 + b * c01 + c * c02
+        r0, r1, r2 = f[6], f[7], f[8]
+        bx = (c00 * r0 + c01 * r1 + c02 * r2) / det
+        by = (c01 * r0 + c11 * r1 + c12 * r2) / det
+        bz = (c02 * r0 + c12 * r1 + c22 * r2) / det
+        if bx * bx + by * by + bz * bz > FIT_MAX_G * FIT_MAX_G:
+            return
+        # |a| less the bias's share steps by this much now: the rest level steps with it, so
+        # the vertical speed does not.
+        gx, gy, gz = self._gdir
+        ox, oy, oz = self._abias
+        rest_g, v, t_ok, t_stop = self._vert
+        self._vert = (rest_g - ((bx - ox) * gx + (by - oy) * gy + (bz - oz) * gz), v, t_ok, t_stop)
+        self._abias = (bx, by, bz)
+
     def _restart_at(self, s: Sample) -> None:
         """First sample, or the first after a gap: filters start from it."""
         self.reset()
@@ -659,6 +797,8 @@ class RepDetector:
         up, dn = pair
         if up.mid_shock > SHOCK_WALK_G or dn.mid_shock > SHOCK_WALK_G:
             return  # a heel strike in the middle of the movement: a step
+        if self._t_across >= up.t_start:
+            return  # the leg was carried along the floor: a step
         # Min-jerk: a move of size A over T seconds peaks at 1.875 A / T.
         lift_s = 1.875 * abs(up.area) / up.peak
         lower_s = 1.875 * abs(dn.area) / dn.peak
@@ -812,6 +952,25 @@ class RepDetector:
         self._held = None
         if self._alone_ok(h):
             self._count(t, h)
+        elif h.ch == "T" and h.size > ALONE_MAX_DEG and self._counts_with_v(h):
+            self._big_alike(t, h)
+
+    def _big_alike(self, t: float, c: _Candidate) -> None:
+        """A tilt rep too big to count alone that V did not confirm (on the instep a slow raise
+        barely shows in V): the second of two alike, with the leg resting between them (a
+        stride's tilts follow each other without a pause), starts a set, and both count."""
+        p = self._big
+        self._big = c
+        if p is None or not BIG_GAP_S <= c.start - p.lobe_end <= SET_GAP_S:
+            return
+        if not (BIG_ALIKE <= c.size / p.size <= 1.0 / BIG_ALIKE
+                and 1.0 / BIG_TEMPO <= c.lift_s / p.lift_s <= BIG_TEMPO
+                and 1.0 / BIG_TEMPO <= c.lower_s / p.lower_s <= BIG_TEMPO):
+            return
+        self._big = None
+        if self._last is None or not p.same_rep(self._last):
+            self._count(t, p)
+        self._count(t, c)
 
     def _counts_with_v(self, c: _Candidate) -> bool:
         """A tilt rep that V's confirmation would let count: it turns back, is not a stride

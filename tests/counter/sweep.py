@@ -20,13 +20,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from counter import CalfCounter, Sample  # noqa: E402
-from test_pipeline import _chip_sampled_reps, _reps, _rotation  # noqa: E402
+from counter import CalfCounter  # noqa: E402
+from test_pipeline import _chip_sampled_reps, _reps, _through_a_chip  # noqa: E402
 
 # (tilt of the rep in deg, lift of the sensor in m)
 KINDS = {"standing": (4.0, 0.05), "seated": (6.0, 0.01), "hack squat": (0.5, 0.06),
@@ -35,20 +33,6 @@ TEMPOS_S = [(0.4, 0.5), (1.0, 1.2), (2.0, 2.5)]  # (lift, lowering)
 HOLDS_S = [0.0, 0.5, 1.5]
 RATES_HZ = [25, 100, 400]
 N = 8
-
-
-ACCEL_BIAS_G = (0.02, -0.015, 0.01)
-GYRO_BIAS_DPS = (2.0, -1.5, 1.0)
-
-
-def through_a_chip(samples: list[Sample], seed: int) -> list[Sample]:
-    """The same motion seen by a sensor mounted any way round, with biases and white noise."""
-    rng = np.random.default_rng(seed)
-    rot = _rotation(seed)
-    x = np.array(samples, dtype=float)
-    x[:, 1:4] = x[:, 1:4] @ rot.T + ACCEL_BIAS_G + rng.normal(scale=0.003, size=(len(x), 3))
-    x[:, 4:7] = x[:, 4:7] @ rot.T + GYRO_BIAS_DPS + rng.normal(scale=0.05, size=(len(x), 3))
-    return [Sample(*row) for row in x.tolist()]
 
 
 def wrong(chip: bool = False) -> list[str]:
@@ -63,7 +47,7 @@ def wrong(chip: bool = False) -> list[str]:
                         samples = _chip_sampled_reps(rate, N, bounce=bounce, lift_s=lift_s, lower_s=lower_s,
                                                      hold_s=hold_s, tilt_deg=tilt_deg, lift_m=lift_m)
                         seed += 1
-                        reps = _reps(CalfCounter().run(through_a_chip(samples, seed) if chip else samples))
+                        reps = _reps(CalfCounter().run(_through_a_chip(samples, seed) if chip else samples))
                         fast = sum("too_fast" in r.flags for r in reps)
                         bounced = sum("bouncing" in r.flags for r in reps)
                         ok = (len(reps) == N and fast == (N if lift_s + lower_s < 1.2 else 0)

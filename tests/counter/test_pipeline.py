@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from counter import CalfCounter, CounterConfig, RepEvent, Sample, SetEndEvent
+from counter.detector import RepDetector
 from counter.trace import read_trace
 
 TRACE = "trace_024.csv"  # standing, two sets, bouncing and fast reps
@@ -100,10 +101,11 @@ def _ddmj(u: float) -> float:
 def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift_s: float = 1.2,
                            hold_s: float = 0.5, lower_s: float = 1.5, pause_s: float = 1.5,
                            tilt_deg: float = 4.0, lead_s: float = 5.0, tail_s: float = 3.0,
-                           lift_m: float = 0.05) -> list[Sample]:
+                           lift_m: float = 0.05, carry_m: float = 0.0) -> list[Sample]:
     """A shank that tilts ``tilt_deg`` about the sensor's x axis and rises ``lift_m`` per rep
     (min-jerk phases), the gyro agreeing with the tilt, and a heel impact at each landing if
-    ``bounce``."""
+    ``bounce``; ``carry_m``: the leg is also carried this far forward along the floor in each
+    phase (a step, not a rep)."""
     period = lift_s + hold_s + lower_s + (0.05 if bounce else pause_s)
     total = lead_s + reps * period + tail_s
     out = []
@@ -111,25 +113,43 @@ def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift
     for i in range(int(total * rate_hz)):
         t = i * dt
         k, u = divmod(t - lead_s, period)
-        ang = rate = shock = up_g = 0.0
+        ang = rate = shock = up_g = fwd_g = 0.0
         if 0 <= k < reps:
             if u < lift_s:
                 ang, rate = tilt_deg * _mj(u / lift_s), tilt_deg * _dmj(u / lift_s) / lift_s
                 up_g = lift_m * _ddmj(u / lift_s) / lift_s ** 2 / 9.80665
+                fwd_g = carry_m * _ddmj(u / lift_s) / lift_s ** 2 / 9.80665
             elif u < lift_s + hold_s:
                 ang = tilt_deg
             elif u < lift_s + hold_s + lower_s:
                 v = (u - lift_s - hold_s) / lower_s
                 ang, rate = tilt_deg * (1 - _mj(v)), -tilt_deg * _dmj(v) / lower_s
                 up_g = -lift_m * _ddmj(v) / lower_s ** 2 / 9.80665
+                fwd_g = carry_m * _ddmj(v) / lower_s ** 2 / 9.80665
             if bounce and lift_s + hold_s + lower_s <= u < lift_s + hold_s + lower_s + 0.02 and k < reps - 1:
                 shock = 1.0
         a = math.radians(ang)
         # The heel lift accelerates the sensor along gravity, which the tilted sensor reads
         # along its tilted "up".
         f = 1.0 + up_g
-        out.append(Sample(t, 0.0, f * math.sin(a), f * math.cos(a) + shock, rate, 0.0, 0.0))
+        out.append(Sample(t, 0.0, f * math.sin(a) + fwd_g * math.cos(a), f * math.cos(a) - fwd_g * math.sin(a) + shock,
+                          rate, 0.0, 0.0))
     return out
+
+
+ACCEL_BIAS_G = (0.02, -0.015, 0.01)   # a chip's zero-g offsets (the MPU-6050 allows +-50-80 mg)
+GYRO_BIAS_DPS = (2.0, -1.5, 1.0)
+
+
+def _through_a_chip(samples: list[Sample], seed: int) -> list[Sample]:
+    """The same motion seen by a sensor mounted any way round (rotation ``seed``), with the
+    chip's biases and white noise (3 mg, 0.05 deg/s)."""
+    rng = np.random.default_rng(seed)
+    rot = _rotation(seed)
+    x = np.array(samples, dtype=float)
+    x[:, 1:4] = x[:, 1:4] @ rot.T + ACCEL_BIAS_G + rng.normal(scale=0.003, size=(len(x), 3))
+    x[:, 4:7] = x[:, 4:7] @ rot.T + GYRO_BIAS_DPS + rng.normal(scale=0.05, size=(len(x), 3))
+    return [Sample(*row) for row in x.tolist()]
 
 
 def _chip_sampled_reps(rate_hz: int, reps: int, fine_hz: int = 2000, **kw: float) -> list[Sample]:
@@ -249,6 +269,40 @@ def test_sensor_on_the_instep_counts_big_foot_pitch(rate_hz: int, lift_s: float,
     assert all(35.0 <= r.rom_deg <= 50.0 for r in reps[1:])
 
 
+def _instep_reps_through_a_chip(rate_hz: int, seed: int, lift_s: float, hold_s: float,
+                                lower_s: float) -> list[Sample]:
+    return _through_a_chip(_chip_sampled_reps(rate_hz, 8, lift_s=lift_s, hold_s=hold_s, lower_s=lower_s,
+                                              tilt_deg=45.0, lift_m=0.05), seed)
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100])
+def test_accelerometer_bias_is_learned_from_the_foot_turning_between_rests(rate_hz: int) -> None:
+    """On the instep a 27 mg bias, turned 45 deg with the foot, reads as ~15 mg of vertical
+    acceleration. Each rest-to-rest move gives one equation for the bias; after a set the part
+    along the way the foot turns is learned to within 10 mg and on the right side (the ridge
+    keeps it small until many moves agree; along unseen directions it stays 0)."""
+    seed = 1
+    d = RepDetector(CounterConfig())
+    for s in _instep_reps_through_a_chip(rate_hz, seed, 2.0, 0.5, 2.5):
+        d.update(s)
+    g_bottom, g_top = np.array([0.0, 0.0, 1.0]), np.array([0.0, math.sin(math.pi / 4), math.cos(math.pi / 4)])
+    turn = _rotation(seed) @ (g_top - g_bottom)
+    turn /= np.linalg.norm(turn)
+    true_g, learned_g = float(np.dot(ACCEL_BIAS_G, turn)), float(np.dot(d.accel_bias_g, turn))
+    assert abs(true_g) > 0.015
+    assert abs(learned_g - true_g) <= 0.010 and learned_g * true_g > 0.0
+
+
+@pytest.mark.parametrize("rate_hz, hold_s", [(100, 0.5), (400, 0.5), (400, 1.5)])
+def test_slow_instep_raises_count_through_a_biased_chip(rate_hz: int, hold_s: float) -> None:
+    """Slow raises (2 s up, 2.5 s down) on the instep, the chip mounted any way round with its
+    biases: each 45 deg pitch is far too big to count on its own, and the vertical channel
+    barely sees a 5 cm lift spread over 2 s, less so with the bias turned into it. The bias
+    learned between rests, and two such tilts alike with the foot resting between them, make
+    each rep count."""
+    assert len(_reps(CalfCounter().run(_instep_reps_through_a_chip(rate_hz, 3, 2.0, hold_s, 2.5)))) == 8
+
+
 @pytest.mark.parametrize("rate_hz", [25, 100, 400])
 def test_leg_swings_like_first_strides_are_not_reps(rate_hz: int) -> None:
     """Before any rep the size of one is unknown: a shank swinging 40 deg forward and back in
@@ -258,6 +312,16 @@ def test_leg_swings_like_first_strides_are_not_reps(rate_hz: int) -> None:
     swings = _synthetic_rep_samples(rate_hz, 4, lift_s=0.4, lower_s=0.5, hold_s=0.0, pause_s=3.0,
                                     tilt_deg=40.0, lift_m=0.02)
     assert _reps(CalfCounter().run(swings)) == []
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_a_leg_carried_along_the_floor_is_a_step_not_a_rep(rate_hz: int) -> None:
+    """Slow walking: each swing turns the shank 12 deg and lifts the ankle 5 cm in a second, as
+    a rep does, but carries the leg a metre forward (up to 0.6 g across gravity; a heel raise
+    moves the leg up, with < 0.25 g across). The same movement in place counts."""
+    kw = dict(lift_s=1.0, hold_s=0.0, lower_s=1.0, pause_s=0.5, tilt_deg=12.0, lift_m=0.05)
+    assert _reps(CalfCounter().run(_synthetic_rep_samples(rate_hz, 6, carry_m=1.0, **kw))) == []
+    assert len(_reps(CalfCounter().run(_synthetic_rep_samples(rate_hz, 6, **kw)))) == 6
 
 
 def _stand_up_samples(rate_hz: float, forward_deg: float, back_deg: float, rise_m: float) -> list[Sample]:

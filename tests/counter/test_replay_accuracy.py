@@ -105,9 +105,10 @@ def test_flag_floor(scored: dict) -> None:
     assert (f["bouncing"]["recall"] or 0) >= 0.85
 
 
-def test_few_reps_while_walking(scored: dict) -> None:
-    # The product target is zero; today's figure is 1 (README, Accuracy). Guard against worse.
-    assert scored["walking_reps"] <= 1
+def test_no_reps_while_walking(scored: dict) -> None:
+    """A step carries the leg along the floor (1.3-2.4 g across gravity while walking; a rep's
+    tilt and lift, < 0.25 g): none of the walking in the recordings is counted."""
+    assert scored["walking_reps"] == 0
 
 
 def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
