@@ -144,7 +144,8 @@ LEVER_MAX_PHASE_S = 0.9    # ...checked on turns this quick (a stride swings in 
 TEMPO_RATIO_MAX = 3.5      # lift and lowering take within 2.4x of each other (3.5 measured)
 SET_GAP_S = 6.0            # a rep this soon after the last one belongs to the set under way
 IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from this share...
-MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channel
+MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channel (a rep both
+BOTH_FLOOR_DEG = 10.0      # ...see may always turn this far: the shank turns 1-6 deg in a rep)
 ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least this...
 ALIKE_MIN = 0.8            # ...or, after a quiet leg, within this...
 ALIKE_MAX = 1.25           # ...and this share of the session's usual tilt (a leg press turns
@@ -824,7 +825,7 @@ class RepDetector:
             return
         # V knows up from down: the tilt lobe under V's rise is a lift.
         best, best_ov = None, 0.0
-        turn_max = self._typical["T"] * MAX_VS_TYPICAL or math.inf
+        turn_max = self._turn_max_seen_by_both()
         for lb in self.T.recent:
             if lb.t_end > up.t_start and lb.t_start < dn.t_end and abs(lb.area) > turn_max:
                 return  # the leg turned far more than in a rep: sitting down, a stride
@@ -861,7 +862,7 @@ class RepDetector:
         h = self._held
         if h is not None and h.ch != c.ch and c.same_rep(h):
             self._held = None
-            if self._oversized(c if c.ch == "T" else h):
+            if self._swing(c if c.ch == "T" else h) > self._turn_max_seen_by_both():
                 return  # a stride or a sit-down, both channels moved
             keep, other = (c, h) if c.ch == "T" else (h, c)  # tilt lobes time the phases best
             keep.seen.add(other.ch)
@@ -899,6 +900,14 @@ class RepDetector:
         if c.size / RETURN_CLOSE <= c.top_size <= RETURN_CLOSE * c.size:
             return _unleak(c.lift_cms, c.lift_s)
         return c.lift_cms
+
+    def _turn_max_seen_by_both(self) -> float:
+        """The largest tilt (deg) of a rep both channels see: 3.5x the usual, but never under
+        BOTH_FLOOR_DEG. Otherwise a set whose first reps were shallow (a 1 deg usual) refuses
+        every full one after them, and since refused reps teach nothing the usual never
+        catches up."""
+        typ = self._typical["T"]
+        return max(MAX_VS_TYPICAL * typ, BOTH_FLOOR_DEG) if typ > 0.0 else math.inf
 
     def _oversized(self, c: _Candidate) -> bool:
         typ = self._typical[c.ch]

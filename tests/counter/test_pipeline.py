@@ -315,6 +315,19 @@ def test_leg_swings_like_first_strides_are_not_reps(rate_hz: int) -> None:
 
 
 @pytest.mark.parametrize("rate_hz", [25, 100, 400])
+@pytest.mark.parametrize("full_deg", [5.0, 8.0])
+def test_full_reps_after_shallow_ones_count(rate_hz: int, full_deg: float) -> None:
+    """Two shallow reps (1 deg of shank tilt, 5 cm of lift) and then full ones: the usual tilt
+    starts at 1 deg, and a full rep both channels see must not be refused as a swing far
+    bigger than the usual (refused reps teach nothing, so the rest of the set was lost)."""
+    shallow = _synthetic_rep_samples(rate_hz, 2, tilt_deg=1.0, tail_s=0.0)
+    full = _synthetic_rep_samples(rate_hz, 6, tilt_deg=full_deg, lead_s=0.0)
+    t0_s = shallow[-1].t_s + 1.0 / rate_hz
+    reps = _reps(CalfCounter().run(shallow + [Sample(s.t_s + t0_s, *s[1:]) for s in full]))
+    assert [round(r.rom_deg) for r in reps] == [1] * 2 + [round(full_deg)] * 6
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
 def test_a_leg_carried_along_the_floor_is_a_step_not_a_rep(rate_hz: int) -> None:
     """Slow walking: each swing turns the shank 12 deg and lifts the ankle 5 cm in a second, as
     a rep does, but carries the leg a metre forward (up to 0.6 g across gravity; a heel raise
