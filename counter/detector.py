@@ -298,7 +298,13 @@ class _Pairer:
         """Evidence that lobes of ``sign`` are lifts."""
         self.votes = 0.8 * self.votes + weight * sign
         if not self.fixed_sign and self.votes != 0.0:
+            was = self.lift_sign
             self.lift_sign = 1 if self.votes > 0.0 else -1
+            if was != 0 and self.lift_sign != was:
+                # What read as lowerings were lifts: the last movement, if it now reads as a
+                # lift, is the one waiting for its lowering (else the rep under way is lost).
+                last = self.last
+                self.pending = last if last is not None and last.sign == self.lift_sign else None
 
     def feed(self, lobe: _Lobe) -> tuple[_Lobe, _Lobe] | None:
         # Raw lobes, and enough of them that a lift's tail of small lobes does not push the lift
