@@ -188,6 +188,7 @@ _BLUR_V_S2 = BLUR_SCALE * 2 * TAU_LP_S ** 2     # V: two accelerometer EMAs
 _RAD = math.pi / 180.0
 _STILL_DPS2 = STILL_DPS * STILL_DPS
 _STILL_G2 = STILL_G * STILL_G
+_STEP_ACROSS_G2 = STEP_ACROSS_G * STEP_ACROSS_G
 
 
 class _Lobe(NamedTuple):
@@ -480,7 +481,7 @@ class RepDetector:
         self._vert = (1.0, 0.0, 0.0, -math.inf)       # rest |a|, speed, when |a| was last near rest, last strike
         self._gdir = (0.0, 0.0, 0.0)                  # gravity's direction in the sensor frame (0: not yet)
         self._move = [0.0] * 5                        # since the leg was last still: int |a| - rest, int g - g0, s
-        self._rest = (1.0, 0.0, 0.0, 0.0, 0.0)        # mean |a| and g over that stillness, samples (-1: left)
+        self._rest = (1.0, 0.0, 0.0, 0.0, 0.0)        # mean |a| and g over the last stillness, samples
         self._grav_dt = 0.0
         self.signal = 0.0
 
@@ -653,7 +654,8 @@ class RepDetector:
             ex, ey, ez = x2 - qx, y2 - qy, z2 - qz
             if ex * ex + ey * ey + ez * ez > _STILL_G2:
                 self._t_moved = t
-        if t - self._t_moved > STILL_FOR_S:
+        still = t - self._t_moved > STILL_FOR_S
+        if still:
             self._still_s += dt
             kb = k_bias if self._still_s > BIAS_SETTLED_S else k_bias_fast
             bx, by, bz = self._bias
@@ -665,7 +667,7 @@ class RepDetector:
         self._angle = (px, py, pz)
         self._grav_dt += dt
         if self._grav_dt >= GRAVITY_STEP_S:
-            self._gravity(t, wx, wy, wz, x2, y2, z2)
+            self._gravity(t, wx, wy, wz, x2, y2, z2, still)
         pn2 = px * px + py * py + pz * pz
         if pn2 > ANGLE_CLIP_DEG * ANGLE_CLIP_DEG:
             q = ANGLE_CLIP_DEG / math.sqrt(pn2)  # a sit-down or a stride must not own the axis
@@ -690,7 +692,8 @@ class RepDetector:
             ux, uy, uz = nx / nn, ny / nn, nz / nn
             self._axis = (ux, uy, uz)
 
-    def _gravity(self, t: float, wx: float, wy: float, wz: float, x2: float, y2: float, z2: float) -> None:
+    def _gravity(self, t: float, wx: float, wy: float, wz: float, x2: float, y2: float, z2: float,
+                 still: bool) -> None:
         """Gravity's direction g in the sensor frame, turned by the smoothed gyro rate (deg/s,
         less its bias: the leg turns smoothly, so one reading per step will do) and pulled
         slowly to the accelerometer's (``x2, y2, z2``, g): the acceleration across it marks a
@@ -732,14 +735,14 @@ class RepDetector:
             gn = math.sqrt(gx * gx + gy * gy + gz * gz)
             gx, gy, gz = gx / gn, gy / gn, gz / gn
         along = nx * gx + ny * gy + nz * gz
-        if nn * nn - along * along > STEP_ACROSS_G * STEP_ACROSS_G:
+        if nn * nn - along * along > _STEP_ACROSS_G2:
             self._t_across = t  # a heel raise moves the leg up; a step carries it along the floor
 
         mag = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2)
         mv = self._move
         m0, g0x, g0y, g0z, n0 = self._rest
-        if t - self._t_moved > STILL_FOR_S:
-            if n0 < 0.0:
+        if still:
+            if mv[4] > 0.0:
                 # At rest again after a move: one more equation, and a new rest to start from.
                 if mv[4] <= FIT_MAX_S and self._t_across < t - mv[4]:
                     self._solve(mv[0], mv[1], mv[2], mv[3])  # (a step is no heel raise)
@@ -750,9 +753,7 @@ class RepDetector:
             n0 += 1.0
             k = 1.0 / n0
             self._rest = (m0 + k * (mag - m0), g0x + k * (gx - g0x), g0y + k * (gy - g0y), g0z + k * (gz - g0z), n0)
-        elif n0 != 0.0:  # (nothing to start from before the leg has been still)
-            if n0 > 0.0:
-                self._rest = (m0, g0x, g0y, g0z, -1.0)
+        elif n0 > 0.0:  # (nothing to start from before the leg has been still)
             mv[0] += (mag - m0) * dt
             mv[1] += (gx - g0x) * dt
             mv[2] += (gy - g0y) * dt
