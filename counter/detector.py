@@ -96,6 +96,7 @@ STILL_FOR_S = 0.3          # ...for this long; then the gyro bias is learned
 TAU_BIAS_S = 4.0           # (TAU_BIAS_FAST_S until BIAS_SETTLED_S of stillness have been seen)
 TAU_BIAS_FAST_S = 0.5
 BIAS_SETTLED_S = 3.0
+BIAS_KNOWN_S = 1.0         # after this much stillness the offset is mostly learned (2 x fast tau)
 TAU_ANGLE_S = 0.7          # rotation angle of the last second or so, for the axis
 ANGLE_CLIP_DEG = 8.0       # a sit-down or a stride must not own the axis
 TAU_AXIS_S = 20.0          # memory of the axis
@@ -291,9 +292,11 @@ class _Pairer:
         self.lift_sign = lift_sign
         self.votes = 0.0
         self.pending: _Lobe | None = None  # the lift lobe waiting for its lowering
+        self.paired: _Lobe | None = None   # the last lowering paired with its lift
         self.last: _Lobe | None = None
         self.last_lift: _Lobe | None = None
         self.recent: list[_Lobe] = []  # the last few lobes, for the other channel to vote on
+        self.rest_votes_from = -math.inf if lift_sign else math.inf  # (T) see RepDetector._slow
 
     def vote(self, sign: int, weight: float = 1.0) -> None:
         """Evidence that lobes of ``sign`` are lifts."""
@@ -322,6 +325,11 @@ class _Pairer:
             if self.pending is prev:
                 self.pending = self.last = lobe
                 return None
+            if self.paired is prev:
+                # The rest of a lowering already paired: it is no lift of the next rep (while
+                # the lift's sign is unknown any lobe may be one, and it was counted twice).
+                self.paired = self.last = lobe
+                return None
         after_rest = prev is None or lobe.t_start - prev.t_end >= REST_BEFORE_LIFT_S
         self.last = lobe
         if self.lift_sign != 0 and lobe.sign == self.lift_sign:
@@ -333,7 +341,7 @@ class _Pairer:
             return None
         if not self.fixed_sign and abs(lobe.area) <= self.vote_max:
             # (strides and sit-downs say nothing about reps)
-            if after_rest:
+            if after_rest and lobe.t_start >= self.rest_votes_from:
                 # After a rest the leg is at the bottom: the first movement is a lift.
                 self.vote(lobe.sign)
             if lobe.end_shock >= SHOCK_STRIKE_G:
@@ -352,6 +360,7 @@ class _Pairer:
             r = abs(lobe.area) / abs(p.area)
             if 1.0 / TILT_ONLY_RATIO_MAX <= r <= AREA_RATIO_MAX:
                 self.pending = None
+                self.paired = lobe
                 return p, lobe
             if r < 1.0 / TILT_ONLY_RATIO_MAX:
                 return None  # a wobble while the heel is up: still waiting for the lowering
@@ -657,6 +666,10 @@ class RepDetector:
         still = t - self._t_moved > STILL_FOR_S
         if still:
             self._still_s += dt
+            if self._still_s >= BIAS_KNOWN_S and self.T.rest_votes_from == math.inf:
+                # Until then the tilt channel's first "movement" is the chip's gyro offset, which
+                # says nothing about which way a lift turns.
+                self.T.rest_votes_from = t
             kb = k_bias if self._still_s > BIAS_SETTLED_S else k_bias_fast
             bx, by, bz = self._bias
             self._bias = (bx + kb * (rx - bx), by + kb * (ry - by), bz + kb * (rz - bz))
