@@ -62,11 +62,10 @@ def test_any_fixed_rotation_of_the_sensor_gives_the_same_count(traces_dir: Path,
 @pytest.mark.parametrize("trace, as_recorded", [("trace_022.csv", True), ("trace_003.csv", False)])
 def test_the_gyro_offsets_sign_does_not_change_the_sets(traces_dir: Path, trace: str, as_recorded: bool) -> None:
     """The same recording through a chip whose gyro offset points the other way. Until the leg
-    keeps still the offset reads as a turn, which votes which way a lift turns the shank: a
-    coin toss. When the vote is wrong, the first rep's lift reads as a lowering; once the
-    vertical channel says otherwise, that lift must still find its lowering (standing, trace 22:
-    it was lost), and a seated set (trace 3) must not fall apart (it became 5 + 11 reps; now
-    within one of each set's count)."""
+    keeps still the offset reads as a turn. When the first guess at which way a lift turns is
+    wrong, the first rep's lift reads as a lowering; once the vertical channel says otherwise,
+    that lift must still find its lowering (standing, trace 22: it was lost), and a seated set
+    (trace 3) must not fall apart (it became 5 + 11 reps; now within one of each set's count)."""
     labels = json.loads((traces_dir / trace.replace(".csv", ".labels.json")).read_text())
     true = [len(s["reps"]) for s in labels["sets"]]
     flipped = _per_set(_gyro_offset_flipped(traces_dir, trace))
