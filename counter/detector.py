@@ -190,6 +190,7 @@ _RAD = math.pi / 180.0
 _STILL_DPS2 = STILL_DPS * STILL_DPS
 _STILL_G2 = STILL_G * STILL_G
 _STEP_ACROSS_G2 = STEP_ACROSS_G * STEP_ACROSS_G
+_ANGLE_CLIP_DEG2 = ANGLE_CLIP_DEG * ANGLE_CLIP_DEG
 
 
 class _Lobe(NamedTuple):
@@ -516,11 +517,11 @@ class RepDetector:
         t, ax, ay, az, gx, gy, gz = s
         tp = self._t_prev
         self._t_prev = t
-        if tp is None or not 0.0 < t - tp <= MAX_GAP_S:
+        dt = t - tp if tp is not None else 0.0
+        if not 0.0 < dt <= MAX_GAP_S:
             self._restart_at(s)
             self._settle(t)
             return self._out.pop(0) if self._out else None
-        dt = t - tp
         if not -5e-7 < dt - self._dt_key < 5e-7:
             # Sensor-clocked samples share one interval: compute the gains once per interval.
             self._dt_key = dt
@@ -538,7 +539,8 @@ class RepDetector:
         if decayed > shock:
             shock = decayed
         self._shock = shock
-        mag_g = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2) - self._corr_g
+        a_g = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2)
+        mag_g = a_g - self._corr_g
 
         # Impact: how far a sample stands out from its neighbours IMPACT_STENCIL_S either side
         # (seen that much later). A heel strike is a spike; the leg's own motion is smooth.
@@ -596,7 +598,7 @@ class RepDetector:
 
         self._slow_dt += dt
         if self._slow_dt >= SLOW_STEP_S:
-            self._slow(t, wx, wy, wz, w, x2, y2, z2, shock)
+            self._slow(t, wx, wy, wz, w, x2, y2, z2, a_g, shock)
 
         if self._landing is not None or self._held is not None:
             self._settle(t)
@@ -634,13 +636,15 @@ class RepDetector:
         return "idle"
 
     def _slow(self, t: float, wx: float, wy: float, wz: float, w: float,
-              x2: float, y2: float, z2: float, shock: float) -> None:
+              x2: float, y2: float, z2: float, a_g: float, shock: float) -> None:
         """Gyro bias, rep axis and the plotted tilt: they change over seconds, so they are
-        updated every SLOW_STEP_S of sample time rather than every sample."""
+        updated every SLOW_STEP_S of sample time rather than every sample (at 25 Hz and
+        below: every sample). ``a_g`` is |(x2, y2, z2)|."""
         dt = self._slow_dt
         self._slow_dt = 0.0
-        ks = self._slow_cache.get(dt)
-        if ks is None:
+        try:
+            ks = self._slow_cache[dt]
+        except KeyError:
             # Sample intervals add up to a handful of distinct steps (two or three at a fixed
             # rate), so the exponentials are computed once per step length.
             if len(self._slow_cache) > 64:
@@ -680,9 +684,9 @@ class RepDetector:
         self._angle = (px, py, pz)
         self._grav_dt += dt
         if self._grav_dt >= GRAVITY_STEP_S:
-            self._gravity(t, wx, wy, wz, x2, y2, z2, still)
+            self._gravity(t, wx, wy, wz, x2, y2, z2, a_g, still)
         pn2 = px * px + py * py + pz * pz
-        if pn2 > ANGLE_CLIP_DEG * ANGLE_CLIP_DEG:
+        if pn2 > _ANGLE_CLIP_DEG2:
             q = ANGLE_CLIP_DEG / math.sqrt(pn2)  # a sit-down or a stride must not own the axis
             px, py, pz = px * q, py * q, pz * q
         self._axis_dt += dt
@@ -706,11 +710,12 @@ class RepDetector:
             self._axis = (ux, uy, uz)
 
     def _gravity(self, t: float, wx: float, wy: float, wz: float, x2: float, y2: float, z2: float,
-                 still: bool) -> None:
+                 mag: float, still: bool) -> None:
         """Gravity's direction g in the sensor frame, turned by the smoothed gyro rate (deg/s,
         less its bias: the leg turns smoothly, so one reading per step will do) and pulled
-        slowly to the accelerometer's (``x2, y2, z2``, g): the acceleration across it marks a
-        step, and rest-to-rest moves teach the accelerometer bias. Run every GRAVITY_STEP_S.
+        slowly to the accelerometer's (``x2, y2, z2``, g; ``mag`` is its length): the acceleration
+        across it marks a step, and rest-to-rest moves teach the accelerometer bias. Run every
+        GRAVITY_STEP_S.
 
         |a| = 1 + a_vert + b.g to first order, so a bias b reads as vertical acceleration
         whenever the leg turns: 45 deg of foot pitch on the instep turns a 27 mg bias into
@@ -751,7 +756,6 @@ class RepDetector:
         if nn * nn - along * along > _STEP_ACROSS_G2:
             self._t_across = t  # a heel raise moves the leg up; a step carries it along the floor
 
-        mag = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2)
         mv = self._move
         m0, g0x, g0y, g0z, n0 = self._rest
         if still:

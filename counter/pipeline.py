@@ -28,13 +28,16 @@ class CalfCounter:
         self.detector = RepDetector(self.config)
         self.sets = SetTracker(self.config)
         self.t_s: float | None = None
+        self._rest_s = self.config.rest_s  # (the config is frozen)
 
     def update(self, s: Sample) -> tuple[Event, ...]:
         """Feed one sample; return the events it completes (usually none)."""
         t = self.t_s = s[0]
         rep = self.detector.update(s)
         if rep is None:
-            if self.sets.last_activity_s is not None:
+            # Most samples end no set: the tracker is asked only once the rest is long enough.
+            last_s = self.sets.last_activity_s
+            if last_s is not None and t - last_s >= self._rest_s:
                 end = self.sets.check_rest(t)
                 if end is not None:
                     return (end,)

@@ -372,9 +372,17 @@ class TraceReader:
 
 
 def read_trace(path: str | os.PathLike[str]) -> Iterator[Sample]:
-    """Yield the samples of a trace file, closing it at the end."""
-    with TraceReader(path) as r:
-        yield from r
+    """Yield the samples of a trace file, closing it at the end. Like a generator, it opens
+    the file (and raises any :class:`TraceError`) only when the first sample is asked for."""
+    # Chained over the reader's blocks, so no Python frame is resumed per sample.
+    return chain.from_iterable(_closing_blocks(TraceReader(path)))
+
+
+def _closing_blocks(reader: TraceReader) -> Iterator[Iterable[Sample]]:
+    """The reader's blocks of samples; the file is closed at the end, on an error, or when the
+    iteration is abandoned."""
+    with reader:
+        yield from reader._blocks()
 
 
 def _format(s: Sample) -> str:
