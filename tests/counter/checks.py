@@ -211,6 +211,12 @@ def run_checks(names: list[str], workers: int = 2) -> dict[str, dict]:
     return out
 
 
+def _percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` as the accuracy test takes it (0 for none)."""
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("checks", nargs="*", default=list(CHECKS),
@@ -232,15 +238,18 @@ def main(argv: list[str] | None = None) -> int:
                    "walking_reps": r["walking_reps"],
                    "bouncing_pr": None if flags is None else (flags["bouncing"]["precision"], flags["bouncing"]["recall"]),
                    "too_fast_pr": None if flags is None else (flags["too_fast"]["precision"], flags["too_fast"]["recall"]),
-                   "abs_err": sum(abs(e) for t in r["results"] for e in t["set_count_errors"])}
+                   "abs_err": sum(abs(e) for t in r["results"] for e in t["set_count_errors"]),
+                   "delay_p99_s": _percentile([x for t in r["results"] for x in t["latencies"]], 0.99)}
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'check':<9} {'exact':>6} {'+-1':>6} {'|err|':>5} {'P':>6} {'R':>6} {'walk':>4}  bouncing P/R   too_fast P/R")
+    print(f"{'check':<9} {'exact':>6} {'+-1':>6} {'|err|':>5} {'P':>6} {'R':>6} {'walk':>4} {'delay99':>7}"
+          "  bouncing P/R   too_fast P/R")
     for c, x in rows.items():
         fl = lambda pr: "      -      " if pr is None else f"{pr[0] or 0:.2f} / {pr[1] or 0:.2f}"  # noqa: E731
         print(f"{c:<9} {x['exact']:6.3f} {x['within1']:6.3f} {x['abs_err']:5d} {x['precision']:6.3f} "
-              f"{x['recall']:6.3f} {x['walking_reps']:4d}  {fl(x['bouncing_pr'])}   {fl(x['too_fast_pr'])}")
+              f"{x['recall']:6.3f} {x['walking_reps']:4d} {x['delay_p99_s']:6.2f}s  {fl(x['bouncing_pr'])}   "
+              f"{fl(x['too_fast_pr'])}")
     sums = {k: sum(x[k] for x in rows.values()) for k in ("exact", "within1", "abs_err", "walking_reps")}
     print(f"{'sum':<9} {sums['exact']:6.2f} {sums['within1']:6.2f} {sums['abs_err']:5d} {'':>13} {sums['walking_reps']:4d}")
     if args.per_trace:
