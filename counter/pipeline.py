@@ -35,10 +35,11 @@ class CalfCounter:
         t = self.t_s = s[0]
         rep = self.detector.update(s)
         if rep is None:
-            # Most samples end no set: the tracker is asked only once the rest is long enough.
+            # Most samples end no set: the rest is compared here, the set closed only when it
+            # is long enough (the tracker's own check_rest, inlined on the hot path).
             last_s = self.sets.last_activity_s
             if last_s is not None and t - last_s >= self._rest_s:
-                end = self.sets.check_rest(t)
+                end = self.sets.end_set(t, "rest")
                 if end is not None:
                     return (end,)
             return _NO_EVENTS
