@@ -25,8 +25,9 @@ by a lowering lobe. In T the two lobes are the lift and the lowering themselves,
 about the rep's rotation each (a turn back of under a quarter of the lift is the heel
 sagging in a held top, not the lowering). V is band-limited, so a slow rep shows as up / top / up:
 the rep is an up lobe followed by the (larger) top lobe. Which T sign is the lift is voted:
-the tilt under a V rise is a lift, the first movement after a rest is a lift, a movement ending
-in a heel strike was a lowering. V's lift sign is physics: a heel rise accelerates the leg up.
+the tilt under a V rise is a lift, the first movement after a rest is a lift (once the gyro
+offset is learned: before, the offset itself reads as a movement), a movement ending in a heel
+strike was a lowering. V's lift sign is physics: a heel rise accelerates the leg up.
 
 **Fusion.** A rep seen by both channels is counted. A rep seen by one channel only is counted
 when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the usual size for
