@@ -298,7 +298,7 @@ class _Pairer:
         self.last: _Lobe | None = None
         self.last_lift: _Lobe | None = None
         self.recent: list[_Lobe] = []  # the last few lobes, for the other channel to vote on
-        self.rest_votes_from = -math.inf if lift_sign else math.inf  # (T) see RepDetector._slow
+        self.rest_votes_from = math.inf  # rests vote from then on: once the gyro offset is learned
 
     def vote(self, sign: int, weight: float = 1.0) -> None:
         """Evidence that lobes of ``sign`` are lifts."""

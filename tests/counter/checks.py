@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import hashlib
 import importlib.util
 import json
@@ -131,6 +132,7 @@ CHECKS: dict[str, tuple[Transform | None, float, bool]] = {
 }
 
 
+@functools.cache
 def _scorer() -> ModuleType:
     spec = importlib.util.spec_from_file_location("calfcount_checks_score", SCORER)
     assert spec and spec.loader, SCORER
@@ -162,16 +164,16 @@ def _check(name: str) -> tuple[Transform | None, float, bool]:
 
 def _samples(check: str, csv: Path, seed: int) -> np.ndarray:
     transform = _check(check)[0]
+    key = hashlib.sha1(f"{check}:{csv.name}:{csv.stat().st_size}:{seed}".encode()).hexdigest()[:16]
+    path = CACHE / f"{check}-{csv.stem}-{key}.npy"
+    if transform is not None and path.exists():
+        return np.load(path)
     raw = np.array(list(read_trace(csv)), dtype=float)
     if check.startswith("flip+") or check == "gyroflip":
         lab = json.loads(csv.with_suffix("").with_suffix(".labels.json").read_text())
         raw = _gyro_offset_flipped(raw, np.array(lab["sim"]["gyro_bias_dps"]))
     if transform is None:
         return raw
-    key = hashlib.sha1(f"{check}:{csv.name}:{csv.stat().st_size}:{seed}".encode()).hexdigest()[:16]
-    path = CACHE / f"{check}-{csv.stem}-{key}.npy"
-    if path.exists():
-        return np.load(path)
     out = transform(raw, seed)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, out)
