@@ -366,6 +366,9 @@ class _Pairer:
                 return p, lobe
             if r < 1.0 / TILT_ONLY_RATIO_MAX:
                 return None  # a wobble while the heel is up: still waiting for the lowering
+        if (p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S
+                and abs(lobe.area) * TILT_ONLY_RATIO_MAX < abs(p.area)):
+            return None  # the heel rising a little more in a held top: still the same lift
         self.pending = lobe if self.lift_sign == 0 or lobe.sign == self.lift_sign else None
         return None
 

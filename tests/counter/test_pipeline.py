@@ -633,3 +633,19 @@ def test_a_lowering_in_two_pieces_is_not_the_next_lift() -> None:
     assert pairer.lift_sign == 0
     assert len(pairs) == 4
     assert all(up.sign == 1 and dn.sign == -1 for up, dn in pairs)
+
+
+def test_a_small_re_rise_in_a_held_top_keeps_the_lift() -> None:
+    """A standing rep held 1.5 s at the top: the shank wobbles back a little and rises a little
+    more (a recorded 7.8 cm raise turned 6.8 deg up, 0.6 back, 0.9 up, then 8.1 down). The
+    re-rise is the same lift going on, not a new one: the lowering pairs with the 6.8 deg."""
+    from counter.detector import T_MIN_DEG, T_ON_DPS, T_ON_NOISE, T_END_FRACTION, _Lobe, _Pairer
+
+    pairer = _Pairer(T_ON_DPS, T_ON_NOISE, T_END_FRACTION, T_MIN_DEG, top_mode=False, lift_sign=1)
+    pairs = []
+    for sign, start, end, area in ((1, 73.02, 74.64, 6.78), (-1, 74.72, 75.34, -0.59),
+                                   (1, 75.42, 76.34, 0.95), (-1, 76.37, 77.44, -8.11)):
+        pair = pairer.feed(_Lobe(sign, start, end, area, 9.0, 0.5 * (start + end) * area, 0.0, 0.0, 1.0))
+        if pair is not None:
+            pairs.append(pair)
+    assert [(up.area, dn.area) for up, dn in pairs] == [(6.78, -8.11)]
