@@ -118,7 +118,8 @@ TAU_NOISE_S = 10.0         # a channel's noise level rises this slowly (falls 10
 
 T_ON_DPS = 0.6             # T lobe on-level: at least this...
 T_ON_NOISE = 3.0           # ...and this many times the channel noise
-T_MIN_DEG = 0.6            # smallest lobe worth pairing
+T_MIN_DEG = 0.6            # smallest lobe worth pairing...
+AGREE_MIN_DEG = 0.3        # ...and of a tilt that turns up and back under a V rep
 V_ON_CMS = 0.8             # V lobe on-level: at least this...
 V_ON_NOISE = 4.0           # ...and this many times the channel noise
 V_MIN_CM = 0.8             # smallest V top lobe worth counting
@@ -989,8 +990,36 @@ class RepDetector:
         self._held = None
         if self._alone_ok(h):
             self._count(t, h)
+        elif h.ch == "V" and self._tilt_agrees(h):
+            h.seen.add("T")
+            self._count(t, h)
         elif h.ch == "T" and h.size > ALONE_MAX_DEG and self._counts_with_v(h):
             self._big_alike(t, h)
+
+    def _tilt_agrees(self, c: _Candidate) -> bool:
+        """A V rep in a set, smaller than the set's usual in V, with a tilt lift of the
+        set's usual size under its rise and a tilt lowering under its fall that the tilt
+        channel could not pair (a leg press turns the shank 0.5-1.5 deg; a lobe under
+        T_MIN_DEG is not paired): the shank turned up and back with the leg, so both channels
+        saw the rep."""
+        ls, typ, last = self.T.lift_sign, self._typical["T"], self._last
+        if (ls == 0 or typ == 0.0 or last is None or c.start - last.lobe_end > SET_GAP_S
+                or self._oversized(c) or not self._lift_then_top(c)):
+            return False
+        up = dn = None
+        for lb in self.T.recent:
+            if lb.t_end <= c.start or lb.t_start >= c.lobe_end:
+                continue
+            if lb.sign == ls and min(lb.t_end, c.top) - max(lb.t_start, c.start) >= 0.5 * (lb.t_end - lb.t_start):
+                up = lb
+            elif (lb.sign == -ls and up is not None
+                  and min(lb.t_end, c.lobe_end) - max(lb.t_start, c.top) >= 0.5 * (lb.t_end - lb.t_start)):
+                dn = lb
+        if up is None or dn is None:
+            return False
+        a, b = abs(up.area), abs(dn.area)
+        return (a >= IN_SET_FRACTION * typ and min(a, b) >= AGREE_MIN_DEG
+                and max(a, b) <= TILT_ONLY_RATIO_MAX * min(a, b))
 
     def _big_alike(self, t: float, c: _Candidate) -> None:
         """A tilt rep too big to count alone that V did not confirm (on the instep a slow raise
