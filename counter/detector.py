@@ -679,6 +679,11 @@ class RepDetector:
                 # Until then the tilt channel's first "movement" is the chip's gyro offset, which
                 # says nothing about which way a lift turns.
                 self.T.rest_votes_from = t
+                # And V started from the first sample's |a|, which may have been taken with the
+                # strap still moving: the leg is at rest now, so V's speed is zero and the
+                # quarter-second mean |a| is its rest.
+                t_stop = self._vert[3]
+                self._vert = (math.sqrt(qx * qx + qy * qy + qz * qz) - self._corr_g, 0.0, t, t_stop)
             kb = k_bias if self._still_s > BIAS_SETTLED_S else k_bias_fast
             bx, by, bz = self._bias
             self._bias = (bx + kb * (rx - bx), by + kb * (ry - by), bz + kb * (rz - bz))
@@ -882,6 +887,8 @@ class RepDetector:
             # The same rep, seen by the other channel.
             last.seen.add(c.ch)
             self._learn(c)
+            if c.ch == "T" and c.size > ALONE_MAX_DEG:
+                self._big = c  # (a rep: the next big tilt alike it is one too)
             if c.ch == "T" and last.ch == "V" and self._landing is last:
                 self._retime(last, c)
             h = self._held

@@ -96,6 +96,19 @@ def test_a_leg_press_rep_both_channels_see_faintly_counts(traces_dir: Path) -> N
     assert len(in_set) == len(first["reps"]) == 13
 
 
+def test_the_first_rest_sets_the_vertical_channels_rest(traces_dir: Path) -> None:
+    """Trace 24 starts with the strap still moving: |a| of the first sample was 18 mg under
+    the leg's rest, so the vertical channel rose for 9 s and the session's first rep (a fast
+    bounce at 9.1-10.0 s) was lost in it. Once the leg has kept still long enough to learn the
+    gyro offset, it is at rest: the vertical speed is zero and |a| is its rest. The first rep
+    is found and the first set counts its 15 reps, no more."""
+    first = json.loads((traces_dir / "trace_024.labels.json").read_text())["sets"][0]
+    ends = [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / "trace_024.csv")))]
+    assert any(abs(e - first["reps"][0]["end_s"]) < 0.8 for e in ends)
+    in_set = [e for e in ends if first["start_s"] - 2.0 <= e <= first["end_s"] + 2.0]
+    assert len(in_set) == len(first["reps"]) == 15
+
+
 def _gyro_offset_flipped(traces_dir: Path, trace: str) -> list[Sample]:
     """The recording through a chip whose gyro offset points the other way."""
     labels = json.loads((traces_dir / trace.replace(".csv", ".labels.json")).read_text())
