@@ -13,7 +13,8 @@ A calf raise moves the strap two ways at once, and the detector watches both:
   a leak it is a vertical velocity in cm/s. A heel rise lifts the leg 3-9 cm, so this channel
   sees the hack-squat sled and the leg press, where the shank hardly turns, and is blind to
   sway and wobble, which turn the shank without lifting it. Heel strikes zero it (the leg
-  stops), and a lasting offset (a new posture) resets its rest level. An accelerometer bias b
+  stops), its rest level is taken at the session's first stillness, and a lasting offset (a
+  new posture) resets it. An accelerometer bias b
   adds b.g to |a|, g being gravity's direction in the sensor frame, so it reads as vertical
   acceleration whenever the leg turns (45 deg on the instep turns 27 mg into ~15 mg): g is
   followed with the gyro, the bias learned from rest-to-rest moves (the vertical speed is zero
@@ -34,7 +35,9 @@ when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the
 that channel) or, after waiting briefly for the other channel, when it is clearly a rep on its
 own. A tilt rep after a quiet leg that matches the session's usual tilt also starts a set: a
 leg press turns the shank only 1-1.5 deg, too little to count alone, so its next set starts
-like the last. Two tilt reps too big to count alone (the instep's 45 deg, where V barely sees
+like the last. A V rep in a set too small to count alone counts when the tilt turned up under
+its rise and back under its fall, even by less than the tilt channel pairs on its own (the
+leg press again). Two tilt reps too big to count alone (the instep's 45 deg, where V barely sees
 a slow raise) count without V when they are alike and the leg rests between them (a stride's
 tilts follow each other with no pause). Not reps: a heel strike in the middle of a movement
 or the leg carried along the floor (acceleration across gravity: walking), phases faster
@@ -413,6 +416,11 @@ class _Candidate:
         a, b = max(self.lobe_end, self.end), max(other.lobe_end, other.end)
         ov = min(a, b) - max(self.start, other.start)
         return ov >= 0.5 * min(a - self.start, b - other.start)
+
+
+def _half_within(lobe: _Lobe, t0: float, t1: float) -> bool:
+    """At least half of ``lobe`` lies between ``t0`` and ``t1`` (s)."""
+    return min(lobe.t_end, t1) - max(lobe.t_start, t0) >= 0.5 * (lobe.t_end - lobe.t_start)
 
 
 def _unleak(speed_cms: float, phase_s: float) -> float:
@@ -1017,10 +1025,9 @@ class RepDetector:
         for lb in self.T.recent:
             if lb.t_end <= c.start or lb.t_start >= c.lobe_end:
                 continue
-            if lb.sign == ls and min(lb.t_end, c.top) - max(lb.t_start, c.start) >= 0.5 * (lb.t_end - lb.t_start):
+            if lb.sign == ls and _half_within(lb, c.start, c.top):
                 up = lb
-            elif (lb.sign == -ls and up is not None
-                  and min(lb.t_end, c.lobe_end) - max(lb.t_start, c.top) >= 0.5 * (lb.t_end - lb.t_start)):
+            elif lb.sign == -ls and up is not None and _half_within(lb, c.top, c.lobe_end):
                 dn = lb
         if up is None or dn is None:
             return False
