@@ -178,6 +178,14 @@ class TraceReader:
                 self.bytes_total = os.fstat(self._fh.fileno()).st_size
         except OSError as e:
             raise TraceError(self.path, None, f"cannot open: {e.strerror or e}") from None
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self.close()  # (a bad header stops the program: no file is left open behind it)
+            raise
+        return self.header
+
+    def _read_header(self) -> TraceHeader:
         meta: dict[str, str] = {}
         first = True
         while True:
@@ -212,8 +220,7 @@ class TraceReader:
             rate_hz = float("nan")
         if not (math.isfinite(rate_hz) and 1.0 <= rate_hz <= 10_000.0):
             raise self._err(f"not a sample rate in Hz: {rate!r}", "sample_rate_hz", line=None)
-        self.header = TraceHeader(rate_hz, meta)
-        return self.header
+        return TraceHeader(rate_hz, meta)
 
     def _readline(self) -> str | None:
         assert self._fh is not None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,17 @@ def test_iterating_again_continues_after_the_last_sample_taken(tmp_path: Path) -
         rest = list(r)
         assert rest[0].t_s == 0.01 and len(rest) == 2999
         assert r.line_no == 5 + 2999
+
+
+def test_a_bad_header_leaves_no_file_open(tmp_path: Path) -> None:
+    """A file whose header is wrong is closed when the error is raised, not when the error
+    (and the reader its traceback holds) is let go of: whoever keeps the error to show it
+    keeps no file open."""
+    path = _write(tmp_path, "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps\n0,0,0,1,0,0,0\n")
+    before = len(os.listdir("/proc/self/fd"))
+    kept = []
+    for _ in range(3):
+        with pytest.raises(TraceError, match="missing header") as err:
+            list(read_trace(path))
+        kept.append(err)
+    assert len(os.listdir("/proc/self/fd")) == before
