@@ -161,6 +161,27 @@ def test_scripted_reps_flags_tiles_and_rest(browser: Any, served: str, live: Liv
     assert not page.errors
 
 
+def test_a_target_being_typed_survives_a_rep_arriving(browser: Any, served: str, live: LiveSession,
+                                                      script: Any) -> None:
+    """The user types 12 reps, moves on to the rest field, and a rep arrives before they tap
+    "Set target": the reps field still says 12 (it went back to 15, and 15 was sent), and
+    once sent the page shows the new target."""
+    from playwright.sync_api import expect
+
+    page = _open(browser, served)
+    page.locator("#btn-set").click()
+    expect(page.locator("#btn-set")).to_have_text("End set")
+    page.locator("#t-reps").fill("12")
+    page.locator("#t-rest").fill("90")
+    script.reps(1)
+    expect(page.get_by_test_id("reps")).to_have_text("1")
+    expect(page.locator("#t-reps")).to_have_value("12")
+    page.locator("#btn-target").click()
+    expect(page.locator("#target-reps")).to_have_text("12")
+    assert (live.snapshot()["target_reps"], live.snapshot()["rest_target_s"]) == (12, 90.0)
+    assert not page.errors
+
+
 def test_controls_from_the_page(browser: Any, served: str, live: LiveSession, script: Any) -> None:
     from playwright.sync_api import expect
 

@@ -67,8 +67,11 @@
     tick();
   }
 
-  function keepTyping(id, value) {  // do not overwrite a field the user is editing
-    if (document.activeElement !== $(id) && value != null) $(id).value = value;
+  // A target field the user has changed shows what they typed until it is sent: a rep
+  // arriving while they move on to the next field must not put the old value back.
+  const edited = new Set();
+  function keepTyping(id, value) {
+    if (!edited.has(id) && document.activeElement !== $(id) && value != null) $(id).value = value;
   }
 
   function el(tag, cls, text) {
@@ -251,10 +254,12 @@
       if (r.status === 403 && !retried && /CSRF/.test(d.message || "") && await refreshToken()) {
         return post(path, body, true);
       }
-      if (!r.ok) { $("msg").textContent = d.message || ("error " + r.status); return; }
+      if (!r.ok) { $("msg").textContent = d.message || ("error " + r.status); return false; }
       render(d.state);
+      return true;
     } catch (e) {
       $("msg").textContent = "No connection to the counter.";
+      return false;
     }
   }
 
@@ -263,9 +268,13 @@
   $("btn-new").addEventListener("click", () => { if (confirm("Start a new session?")) post("/api/session/new"); });
   $("btn-carry").addEventListener("click", () => post(state && state.carry ? "/api/carry/stop" : "/api/carry/start"));
   $("exercise").addEventListener("change", (e) => post("/api/exercise", { exercise: e.target.value }));
-  $("btn-target").addEventListener("click", () => post("/api/target", {
-    sets: parseInt($("t-sets").value, 10), reps: parseInt($("t-reps").value, 10),
-    rest_target_s: parseInt($("t-rest").value, 10) }));
+  for (const id of ["t-sets", "t-reps", "t-rest"]) $(id).addEventListener("input", () => edited.add(id));
+  $("btn-target").addEventListener("click", async () => {
+    const sent = await post("/api/target", {
+      sets: parseInt($("t-sets").value, 10), reps: parseInt($("t-reps").value, 10),
+      rest_target_s: parseInt($("t-rest").value, 10) });
+    if (sent) { edited.clear(); render(state); }  // (refused: what was typed stays, to be fixed)
+  });
 
   setInterval(tick, 250);
   setInterval(drawPlot, 200);
