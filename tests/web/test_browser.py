@@ -78,6 +78,13 @@ def test_replayed_trace_counts_up_on_the_page(browser: Any, served: str, live: L
 
     page = _open(browser, served)
     expect(page.get_by_test_id("reps")).to_have_text("0")
+    # The rest between sets lasts about a second of wall time at 20x: note when the rest box
+    # shows rather than hoping to look at the right moment on a busy machine.
+    page.evaluate("""() => {
+        const box = document.getElementById('rest-box');
+        new MutationObserver(() => { if (!box.hidden) window.restShown = true; })
+            .observe(box, { attributes: true, attributeFilter: ['hidden'] });
+    }""")
     replay = TraceReplayer(live, str(traces_dir / TRACE), speed=20.0)
     replay.start()
     try:
@@ -92,7 +99,7 @@ def test_replayed_trace_counts_up_on_the_page(browser: Any, served: str, live: L
         # After the first set and its rest, the first tile holds exactly what the counter counted.
         tile = page.locator("#tiles .tile").first
         expect(tile.locator(".tile-count")).to_have_text(f"{first_set}/15", timeout=30_000)
-        expect(page.get_by_test_id("rest")).to_be_visible()
+        page.wait_for_function("() => window.restShown === true", timeout=30_000)
     finally:
         replay.stop()
         assert replay.done.wait(10)
