@@ -89,11 +89,9 @@ def test_a_leg_press_rep_both_channels_see_faintly_counts(traces_dir: Path) -> N
     set's usual rise, the shank turns 0.7 deg up and 0.56 deg back (under the smallest lobe
     the tilt channel pairs), each under the vertical rise and fall. Together they are the
     rep; the first set is 13 reps, not 12."""
-    first = json.loads((traces_dir / "trace_018.labels.json").read_text())["sets"][0]
-    ends = [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / "trace_018.csv")))]
+    first, ends = _first_set_and_rep_ends(traces_dir, "trace_018")
     assert any(abs(e - 48.58) < 0.8 for e in ends)
-    in_set = [e for e in ends if first["start_s"] - 2.0 <= e <= first["end_s"] + 2.0]
-    assert len(in_set) == len(first["reps"]) == 13
+    assert len(_in_set(first, ends)) == len(first["reps"]) == 13
 
 
 def test_the_first_rest_sets_the_vertical_channels_rest(traces_dir: Path) -> None:
@@ -102,11 +100,20 @@ def test_the_first_rest_sets_the_vertical_channels_rest(traces_dir: Path) -> Non
     bounce at 9.1-10.0 s) was lost in it. Once the leg has kept still long enough to learn the
     gyro offset, it is at rest: the vertical speed is zero and |a| is its rest. The first rep
     is found and the first set counts its 15 reps, no more."""
-    first = json.loads((traces_dir / "trace_024.labels.json").read_text())["sets"][0]
-    ends = [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / "trace_024.csv")))]
+    first, ends = _first_set_and_rep_ends(traces_dir, "trace_024")
     assert any(abs(e - first["reps"][0]["end_s"]) < 0.8 for e in ends)
-    in_set = [e for e in ends if first["start_s"] - 2.0 <= e <= first["end_s"] + 2.0]
-    assert len(in_set) == len(first["reps"]) == 15
+    assert len(_in_set(first, ends)) == len(first["reps"]) == 15
+
+
+def _first_set_and_rep_ends(traces_dir: Path, name: str) -> tuple[dict, list[float]]:
+    """A recording's first labelled set, and the end times (s) of every rep counted in it."""
+    first = json.loads((traces_dir / f"{name}.labels.json").read_text())["sets"][0]
+    return first, [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / f"{name}.csv")))]
+
+
+def _in_set(labelled_set: dict, ends: list[float]) -> list[float]:
+    """The rep ends the scorer counts in a set: its window widened by 2 s each side."""
+    return [e for e in ends if labelled_set["start_s"] - 2.0 <= e <= labelled_set["end_s"] + 2.0]
 
 
 def _gyro_offset_flipped(traces_dir: Path, trace: str) -> list[Sample]:
