@@ -38,9 +38,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run(seconds: float = 60.0, clients: int = 20, rps: float = 50.0, speed: float = 10.0) -> dict[str, Any]:
-    from waitress import create_server
-
-    from web import create_app
+    from web import create_app, make_server, stop_server
     from web.live import LiveSession
     from web.replayer import TraceReplayer
     from web.store import HistoryStore
@@ -49,9 +47,10 @@ def run(seconds: float = 60.0, clients: int = 20, rps: float = 50.0, speed: floa
     counted_at: dict[tuple[int, int, int], float] = {}
     live.add_listener(lambda ev: counted_at.__setitem__((live.session_id, ev["set"], ev["rep"]), time.monotonic())
                       if ev["type"] == "rep" else None)
-    server = create_server(create_app(live), host="127.0.0.1", port=0, threads=clients + 16, channel_timeout=30)
+    server = make_server(create_app(live), host="127.0.0.1", port=0, threads=clients + 16)
     port = server.effective_port
-    threading.Thread(target=server.run, daemon=True, name="load-server").start()
+    loop = threading.Thread(target=server.run, daemon=True, name="load-server")
+    loop.start()
 
     stop = threading.Event()
     delays: list[float] = []
@@ -135,8 +134,8 @@ def run(seconds: float = 60.0, clients: int = 20, rps: float = 50.0, speed: floa
     for t in readers:
         t.join(5)
     rss1 = rss_mb()
-    server.close()
-    live.close()
+    live.close()  # ends the event streams, so waitress's workers finish
+    stop_server(server, loop_thread=loop)  # (closing its sockets from here broke its select: EBADF)
     return {
         "seconds": round(elapsed, 1), "clients": clients, "target_rps": rps,
         "reads": len(req_ms), "reads_per_s": round(len(req_ms) / elapsed, 1),
