@@ -2,7 +2,8 @@
 
 A calf raise moves the strap two ways at once, and the detector watches both:
 
-* **T, the tilt channel.** The gyro rate (less a bias learned whenever the leg is still)
+* **T, the tilt channel.** The gyro rate (less a bias learned whenever the leg is still, and
+  from gravity's direction until it first is: a standing user may sway through a whole set)
   projected on the axis the leg turns about. That axis is learned from the rotation angle of
   the last second or so (principal direction, by power iteration), so the strap can sit any
   way round; fast small wobble (balancing on one leg) has a large rate but little angle and
@@ -173,6 +174,9 @@ DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering aft
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 IMPACT_BEFORE_S = 0.3      # ...or this long before it
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
+TAU_GRAV_BIAS_S = 5.0      # before the first stillness the gyro offset is learned from gravity...
+GRAV_BIAS_BAND_G = 0.1     # ...while |a| is within this of 1 g...
+GRAV_BIAS_STEP_S = 1.0     # ...and not this soon after a step
 TAU_GDIR_S = 1.0           # gravity's direction: the gyro turns it, the accelerometer pulls it this slowly
 STEP_ACROSS_G = 0.4        # acceleration across gravity in a step (walking 1.3-2.4 g; reps < 0.25 g)
 FIT_MAX_S = 8.0            # accelerometer bias: from rest-to-rest moves this short (gyro drift)...
@@ -634,6 +638,11 @@ class RepDetector:
         return self._out.pop(0) if self._out else None
 
     @property
+    def gyro_bias_dps(self) -> tuple[float, float, float]:
+        """The gyro offset learned so far (deg/s, sensor axes)."""
+        return self._bias
+
+    @property
     def accel_bias_g(self) -> tuple[float, float, float]:
         """The accelerometer bias learned so far (g, sensor axes): only its part along the
         directions the leg has turned through between rests, the part that matters."""
@@ -770,6 +779,8 @@ class RepDetector:
             gx += q * cx; gy += q * cy; gz += q * cz
             gn = math.sqrt(gx * gx + gy * gy + gz * gz)
             gx, gy, gz = gx / gn, gy / gn, gz / gn
+            if self._still_s < BIAS_KNOWN_S and not still and abs(nn - 1.0) < GRAV_BIAS_BAND_G:
+                self._gyro_bias_from_gravity(t, nx / nn, ny / nn, nz / nn, gx, gy, gz, dt)
         along = nx * gx + ny * gy + nz * gz
         if nn * nn - along * along > _STEP_ACROSS_G2:
             self._t_across = t  # a heel raise moves the leg up; a step carries it along the floor
@@ -796,6 +807,22 @@ class RepDetector:
             mv[4] += dt
         bx, by, bz = self._abias
         self._corr_g = bx * gx + by * gy + bz * gz
+
+    def _gyro_bias_from_gravity(self, t: float, ux: float, uy: float, uz: float,
+                                gx: float, gy: float, gz: float, dt: float) -> None:
+        """Learn the gyro offset from gravity before the leg has been still (a standing user
+        sways, and until then the whole offset, 2-5 deg/s, reads as tilt). An offset error d turns
+        the gyro's g away from the accelerometer's ``u`` at d x g: the pull on g holds the
+        angle between them at ~d TAU_GDIR_S, and u x g, fed back, takes d off the offset with
+        time constant TAU_GRAV_BIAS_S. Only d across gravity shows, which is the part that
+        matters: a calf raise turns the leg about a level axis. Not while stepping (the
+        accelerometer points along the step, not gravity)."""
+        if t - self._t_across < GRAV_BIAS_STEP_S:
+            return
+        ex, ey, ez = uy * gz - uz * gy, uz * gx - ux * gz, ux * gy - uy * gx  # (rad)
+        k = dt / (_RAD * TAU_GDIR_S * TAU_GRAV_BIAS_S)
+        bx, by, bz = self._bias
+        self._bias = (bx - k * ex, by - k * ey, bz - k * ez)
 
     def _solve(self, y: float, zx: float, zy: float, zz: float) -> None:
         """Add the move's equation y = b . z (g s, s) and solve the ridge-regularised normal

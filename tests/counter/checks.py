@@ -241,19 +241,21 @@ def main(argv: list[str] | None = None) -> int:
                    "bouncing_pr": None if flags is None else (flags["bouncing"]["precision"], flags["bouncing"]["recall"]),
                    "too_fast_pr": None if flags is None else (flags["too_fast"]["precision"], flags["too_fast"]["recall"]),
                    "abs_err": sum(abs(e) for t in r["results"] for e in t["set_count_errors"]),
+                   "set_count": s["set_count_accuracy"],
                    "delay_p99_s": _percentile([x for t in r["results"] for x in t["latencies"]], 0.99)}
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'check':<9} {'exact':>6} {'+-1':>6} {'|err|':>5} {'P':>6} {'R':>6} {'walk':>4} {'delay99':>7}"
+    print(f"{'check':<9} {'exact':>6} {'+-1':>6} {'|err|':>5} {'nsets':>5} {'P':>6} {'R':>6} {'walk':>4} {'delay99':>7}"
           "  bouncing P/R   too_fast P/R")
     for c, x in rows.items():
         fl = lambda pr: "      -      " if pr is None else f"{pr[0] or 0:.2f} / {pr[1] or 0:.2f}"  # noqa: E731
-        print(f"{c:<9} {x['exact']:6.3f} {x['within1']:6.3f} {x['abs_err']:5d} {x['precision']:6.3f} "
+        print(f"{c:<9} {x['exact']:6.3f} {x['within1']:6.3f} {x['abs_err']:5d} {x['set_count']:5.2f} {x['precision']:6.3f} "
               f"{x['recall']:6.3f} {x['walking_reps']:4d} {x['delay_p99_s']:6.2f}s  {fl(x['bouncing_pr'])}   "
               f"{fl(x['too_fast_pr'])}")
-    sums = {k: sum(x[k] for x in rows.values()) for k in ("exact", "within1", "abs_err", "walking_reps")}
-    print(f"{'sum':<9} {sums['exact']:6.2f} {sums['within1']:6.2f} {sums['abs_err']:5d} {'':>13} {sums['walking_reps']:4d}")
+    sums = {k: sum(x[k] for x in rows.values()) for k in ("exact", "within1", "abs_err", "set_count", "walking_reps")}
+    print(f"{'sum':<9} {sums['exact']:6.2f} {sums['within1']:6.2f} {sums['abs_err']:5d} {sums['set_count']:5.2f} {'':>13} "
+          f"{sums['walking_reps']:4d}")
     if args.per_trace:
         for c, r in out.items():
             print(f"\n{c}:")

@@ -277,16 +277,22 @@ def test_slow_tempos_and_long_holds_count(rate_hz: int, lift_s: float, hold_s: f
 def test_recordings_slowed_down_count_the_same_sets(traces_dir: Path, trace: str, k: float) -> None:
     """Real seated, hack-squat and standing recordings retimed to a slower tempo (phases up to
     3-4 s, holds up to 2 s): every set is still counted within one rep."""
-    spec = importlib.util.spec_from_file_location("calfcount_tempo", Path(__file__).with_name("tempo.py"))
-    assert spec and spec.loader
-    tempo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tempo)
+    tempo = _tempo_module()
     labels = json.loads((traces_dir / trace.replace(".csv", ".labels.json")).read_text())
     samples = tempo.stretch(list(read_trace(traces_dir / trace)), k, seed=1)
     reps = _reps(CalfCounter().run(samples))
     for start_s, end_s, n in tempo.stretch_sets(labels["sets"], k):
         counted = sum(start_s - 2.0 <= r.end_s <= end_s + 2.0 for r in reps)
         assert abs(counted - n) <= 1, (trace, start_s, counted, n)
+
+
+def _tempo_module():
+    """``tests/counter/tempo.py``: recordings retimed to another tempo."""
+    spec = importlib.util.spec_from_file_location("calfcount_tempo", Path(__file__).with_name("tempo.py"))
+    assert spec and spec.loader
+    tempo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tempo)
+    return tempo
 
 
 def test_tilt_without_a_lift_is_not_a_rep() -> None:
@@ -364,6 +370,45 @@ def test_accelerometer_bias_is_learned_from_the_foot_turning_between_rests(rate_
     true_g, learned_g = float(np.dot(ACCEL_BIAS_G, turn)), float(np.dot(d.accel_bias_g, turn))
     assert abs(true_g) > 0.015
     assert abs(learned_g - true_g) <= 0.010 and learned_g * true_g > 0.0
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100])
+def test_the_gyro_offset_is_learned_from_gravity_before_the_leg_keeps_still(rate_hz: int) -> None:
+    """A user who sways from the first second on (standing, sensor turned any way round): the
+    leg is never still, so the offset cannot be learned at rest, and until it is the whole
+    offset (2-5 deg/s) reads as tilt. Gravity teaches it: within 30 s the part across gravity,
+    the part a calf raise's level axis reads, is known to 0.3 deg/s."""
+    seed, offset_dps = 2, np.array([2.0, -3.0, 1.5])
+    rot = _rotation(seed)
+    d = RepDetector(CounterConfig())
+    rng = np.random.default_rng(seed)
+    for i in range(int(30 * rate_hz)):
+        t = i / rate_hz
+        angle = math.radians(3.0) * math.sin(2 * math.pi * 0.4 * t) + math.radians(1.0) * math.sin(2 * math.pi * 1.1 * t)
+        rate_dps = math.degrees(math.radians(3.0) * 2 * math.pi * 0.4 * math.cos(2 * math.pi * 0.4 * t)
+                                + math.radians(1.0) * 2 * math.pi * 1.1 * math.cos(2 * math.pi * 1.1 * t))
+        accel_g = rot @ np.array([0.0, math.sin(angle), math.cos(angle)]) + rng.normal(scale=0.003, size=3)
+        gyro_dps = rot @ np.array([rate_dps, 0.0, 0.0]) + offset_dps + rng.normal(scale=0.05, size=3)
+        d.update(Sample(t, *map(float, accel_g), *map(float, gyro_dps)))
+    up = rot @ np.array([0.0, 0.0, 1.0])
+    error = np.array(d.gyro_bias_dps) - offset_dps
+    across = error - np.dot(error, up) * up
+    assert np.linalg.norm(offset_dps - np.dot(offset_dps, up) * up) > 2.0
+    assert np.linalg.norm(across) < 0.3
+
+
+def test_a_set_before_the_leg_ever_keeps_still_counts(traces_dir: Path) -> None:
+    """Standing, trace 10, retimed to a 0.8x quicker tempo: the leg first keeps still long
+    enough to learn the gyro offset at 59 s, after the first set. The offset learned from
+    gravity lets that set count within one rep (it was 8 short: the tilt channel read the
+    offset as one long turn)."""
+    labels = json.loads((traces_dir / "trace_010.labels.json").read_text())
+    tempo = _tempo_module()
+    samples = tempo.stretch(list(read_trace(traces_dir / "trace_010.csv")), 0.8, seed=1)
+    reps = _reps(CalfCounter().run(samples))
+    for start_s, end_s, n in tempo.stretch_sets(labels["sets"], 0.8):
+        counted = sum(start_s - 2.0 <= r.end_s <= end_s + 2.0 for r in reps)
+        assert abs(counted - n) <= 1, (start_s, counted, n)
 
 
 @pytest.mark.parametrize("rate_hz, hold_s", [(100, 0.5), (400, 0.5), (400, 1.5)])
