@@ -1142,8 +1142,11 @@ class RepDetector:
         if abs(p.area) < IN_SET_FRACTION * self._typical["T"] or self._typical["T"] == 0.0:
             return False  # the tilt channel has not been timing this set's reps
         last = self.T.last
-        if last is not None and last.sign == -ls and p.t_end <= last.t_start <= c.top_end:
-            return False  # the tilt turned back before V's top lobe ended: V's timing was right
+        if (last is not None and last.sign == -ls and p.t_end <= last.t_start <= c.top_end
+                and abs(last.area) * TILT_ONLY_RATIO_MAX >= abs(p.area)):
+            # The tilt turned back before V's top lobe ended: V's timing was right (a turn back
+            # of under a quarter of the lift is the heel sagging in the hold, not the lowering).
+            return False
         if lb.sign == -ls:
             # Turning back now: V's timing was right if it began before V's top lobe ended.
             return lb.t_low > c.top_end and t - lb.t_low <= MAX_PHASE_S

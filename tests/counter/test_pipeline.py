@@ -105,6 +105,19 @@ def test_the_first_rest_sets_the_vertical_channels_rest(traces_dir: Path) -> Non
     assert len(_in_set(first, ends)) == len(first["reps"]) == 15
 
 
+def test_a_sag_in_a_held_top_does_not_time_the_landing(traces_dir: Path) -> None:
+    """Standing, trace 22, the rep at 230.8-235.2 s: a 0.8 s hold and a bouncing landing. The
+    vertical channel's top lobe ends in the hold, and there the tilt turns back 0.5 deg of its
+    5 deg lift: the heel sagging, not the lowering (under a quarter of the lift, the rule the
+    tilt channel pairs by). The rep waits for the tilt's lowering, is reported once the heel
+    is down and flagged bouncing (it was reported 2 s early, at 233.2 s, unflagged)."""
+    reps = _reps(CalfCounter().run(read_trace(traces_dir / "trace_022.csv")))
+    rep = min(reps, key=lambda r: abs(r.end_s - 235.22))
+    assert abs(rep.end_s - 235.22) < 0.5
+    assert rep.emitted_at_s >= 235.22
+    assert "bouncing" in rep.flags
+
+
 def _first_set_and_rep_ends(traces_dir: Path, name: str) -> tuple[dict, list[float]]:
     """A recording's first labelled set, and the end times (s) of every rep counted in it."""
     first = json.loads((traces_dir / f"{name}.labels.json").read_text())["sets"][0]
