@@ -4,6 +4,10 @@
     python tests/counter/checks.py rate25 slow1.3  # some of them
     python tests/counter/checks.py --per-trace     # and each set's count error
 
+Columns: sets with the exact count, within one, the summed count error, the share of
+recordings with the right number of sets (nsets), rep precision and recall, reps counted while
+walking, the report delay's p99, and both flags' precision / recall.
+
 The counter is scored with the shared scorer (``../shared/tools/score.py``) on the recordings as
 they are and on the same recordings
 
@@ -246,16 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'check':<9} {'exact':>6} {'+-1':>6} {'|err|':>5} {'nsets':>5} {'P':>6} {'R':>6} {'walk':>4} {'delay99':>7}"
-          "  bouncing P/R   too_fast P/R")
+    print(f"{'check':<9} {'exact':>6} {'+-1':>6} {'|err|':>5} {'nsets':>5} {'P':>6} {'R':>6} {'walk':>4} "
+          f"{'delay99':>7}  bouncing P/R   too_fast P/R")
     for c, x in rows.items():
         fl = lambda pr: "      -      " if pr is None else f"{pr[0] or 0:.2f} / {pr[1] or 0:.2f}"  # noqa: E731
-        print(f"{c:<9} {x['exact']:6.3f} {x['within1']:6.3f} {x['abs_err']:5d} {x['set_count']:5.2f} {x['precision']:6.3f} "
-              f"{x['recall']:6.3f} {x['walking_reps']:4d} {x['delay_p99_s']:6.2f}s  {fl(x['bouncing_pr'])}   "
-              f"{fl(x['too_fast_pr'])}")
+        print(f"{c:<9} {x['exact']:6.3f} {x['within1']:6.3f} {x['abs_err']:5d} {x['set_count']:5.2f} "
+              f"{x['precision']:6.3f} {x['recall']:6.3f} {x['walking_reps']:4d} {x['delay_p99_s']:6.2f}s  "
+              f"{fl(x['bouncing_pr'])}   {fl(x['too_fast_pr'])}")
     sums = {k: sum(x[k] for x in rows.values()) for k in ("exact", "within1", "abs_err", "set_count", "walking_reps")}
-    print(f"{'sum':<9} {sums['exact']:6.2f} {sums['within1']:6.2f} {sums['abs_err']:5d} {sums['set_count']:5.2f} {'':>13} "
-          f"{sums['walking_reps']:4d}")
+    print(f"{'sum':<9} {sums['exact']:6.2f} {sums['within1']:6.2f} {sums['abs_err']:5d} {sums['set_count']:5.2f} "
+          f"{'':>13} {sums['walking_reps']:4d}")
     if args.per_trace:
         for c, r in out.items():
             print(f"\n{c}:")

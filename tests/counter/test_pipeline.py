@@ -8,6 +8,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -299,7 +300,7 @@ def test_recordings_slowed_down_count_the_same_sets(traces_dir: Path, trace: str
         assert abs(counted - n) <= 1, (trace, start_s, counted, n)
 
 
-def _tempo_module():
+def _tempo_module() -> ModuleType:
     """``tests/counter/tempo.py``: recordings retimed to another tempo."""
     spec = importlib.util.spec_from_file_location("calfcount_tempo", Path(__file__).with_name("tempo.py"))
     assert spec and spec.loader
@@ -397,9 +398,11 @@ def test_the_gyro_offset_is_learned_from_gravity_before_the_leg_keeps_still(rate
     rng = np.random.default_rng(seed)
     for i in range(int(30 * rate_hz)):
         t = i / rate_hz
-        angle = math.radians(3.0) * math.sin(2 * math.pi * 0.4 * t) + math.radians(1.0) * math.sin(2 * math.pi * 1.1 * t)
-        rate_dps = math.degrees(math.radians(3.0) * 2 * math.pi * 0.4 * math.cos(2 * math.pi * 0.4 * t)
-                                + math.radians(1.0) * 2 * math.pi * 1.1 * math.cos(2 * math.pi * 1.1 * t))
+        # Sway: 3 deg at 0.4 Hz and 1 deg at 1.1 Hz, about a level axis.
+        angle_deg = 3.0 * math.sin(2 * math.pi * 0.4 * t) + 1.0 * math.sin(2 * math.pi * 1.1 * t)
+        rate_dps = (3.0 * 2 * math.pi * 0.4 * math.cos(2 * math.pi * 0.4 * t)
+                    + 1.0 * 2 * math.pi * 1.1 * math.cos(2 * math.pi * 1.1 * t))
+        angle = math.radians(angle_deg)
         accel_g = rot @ np.array([0.0, math.sin(angle), math.cos(angle)]) + rng.normal(scale=0.003, size=3)
         gyro_dps = rot @ np.array([rate_dps, 0.0, 0.0]) + offset_dps + rng.normal(scale=0.05, size=3)
         d.update(Sample(t, *map(float, accel_g), *map(float, gyro_dps)))
