@@ -172,7 +172,8 @@ V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this sha
 TILT_WAIT_S = 1.0          # a V rep whose tilt lift has not turned back waits this long for it
 DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering after its tilt lobe
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
-IMPACT_BEFORE_S = 0.3      # ...or this long before it
+IMPACT_BEFORE_S = 0.8      # ...or this long before it (a tilt lowering that settles slowly puts
+                           # ...the heel-down estimate up to ~0.7 s after the heel is down)
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
 TAU_GRAV_BIAS_S = 5.0      # before the first stillness the gyro offset is learned from gravity...
 GRAV_BIAS_BAND_G = 0.1     # ...while |a| is within this of 1 g...

@@ -119,6 +119,19 @@ def test_a_sag_in_a_held_top_does_not_time_the_landing(traces_dir: Path) -> None
     assert "bouncing" in rep.flags
 
 
+def test_an_impact_before_a_late_heel_down_estimate_is_the_landing(traces_dir: Path) -> None:
+    """Leg press, trace 18, the rep at 22.95-26.97 s lands with a 1.8 g impact. The tilt's
+    lowering settles slowly and puts the heel-down estimate at 27.7 s, 0.7 s after the impact;
+    an impact that long before the estimate (and after the top) is still this rep's landing.
+    The rep is flagged bouncing, ends at the impact and is reported soon after it (it was
+    unflagged and reported 0.9 s after the heel was down)."""
+    reps = _reps(CalfCounter().run(read_trace(traces_dir / "trace_018.csv")))
+    rep = min(reps, key=lambda r: abs(r.end_s - 26.97))
+    assert "bouncing" in rep.flags
+    assert abs(rep.end_s - 26.97) < 0.2
+    assert rep.emitted_at_s - 26.97 <= 0.6
+
+
 def _first_set_and_rep_ends(traces_dir: Path, name: str) -> tuple[dict, list[float]]:
     """A recording's first labelled set, and the end times (s) of every rep counted in it."""
     first = json.loads((traces_dir / f"{name}.labels.json").read_text())["sets"][0]

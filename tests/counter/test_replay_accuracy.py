@@ -113,7 +113,7 @@ def test_no_reps_while_walking(scored: dict) -> None:
 
 
 def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
-    """Reps are reported within 0.5 s of the heel coming down. The few that are not (7 of 684
+    """Reps are reported within 0.5 s of the heel coming down. The few that are not (8 of 684
     on the recordings) are reps whose tilt settles well after the heel is down, timed by it."""
     lat = [x for r in scored["results"] for x in r["latencies"]]
     lat.sort()
