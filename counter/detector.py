@@ -40,8 +40,10 @@ like the last. A V rep in a set too small to count alone counts when the tilt tu
 its rise and back under its fall, even by less than the tilt channel pairs on its own (the
 leg press again). Two tilt reps too big to count alone (the instep's 45 deg, where V barely sees
 a slow raise) count without V when they are alike and the leg rests between them (a stride's
-tilts follow each other with no pause). Not reps: a heel strike in the middle of a movement
-or the leg carried along the floor (acceleration across gravity: walking), phases faster
+tilts follow each other with no pause). A V rep that fits the set while the tilt's lift of the
+last rep has not turned back is a piece of that rep (V splits a slow rep with a long hold): the
+heel is still up. Not reps: a heel strike in the middle of a movement or the leg carried along
+the floor (acceleration across gravity: walking), phases faster
 than a heel can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger
 than the usual rep, a tilt that does not turn back about as far as it went (sway), a tilt
 that lifts the sensor less than ``LEVER_MIN_CM`` per radian turned (a leg swinging about the
@@ -957,6 +959,8 @@ class RepDetector:
         typ = self._typical[c.ch]
         if not (typ > 0.0 and IN_SET_FRACTION * typ <= c.size and self._swing(c) <= MAX_VS_TYPICAL * typ):
             return False
+        if c.ch == "V" and self._heel_still_up(last, c):
+            return False
         lift_cms = self._lift_speed(c)
         if c.ch == "T" and lift_cms < T_LIFT_CMS:
             # A slow seated raise lifts the leg 1 cm in 2-3 s: slower than T_LIFT_CMS, but clear
@@ -964,6 +968,14 @@ class RepDetector:
             slow_lift_cms = max(T_LIFT_MIN_CMS, T_LIFT_NOISE * self.V.lobes.noise)
             return c.size >= SLOW_LIFT_SIZE * typ and lift_cms >= slow_lift_cms
         return True
+
+    def _heel_still_up(self, last: _Candidate, c: _Candidate) -> bool:
+        """The tilt's lift of the ``last`` rep, of the set's usual size, has not turned back
+        yet, and V's rep ``c`` came after it: the heel is still up, and ``c`` is a piece of the
+        last rep's hold or lowering (V splits a slow rep with a long hold), not a new rep."""
+        p, ls, typ = self.T.pending, self.T.lift_sign, self._typical["T"]
+        return (p is not None and ls != 0 and p.sign == ls and typ > 0.0 and abs(p.area) >= IN_SET_FRACTION * typ
+                and p.t_start <= last.top and p.t_end <= c.start)
 
     @staticmethod
     def _lift_speed(c: _Candidate) -> float:

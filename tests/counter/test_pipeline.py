@@ -440,6 +440,18 @@ def test_a_set_before_the_leg_ever_keeps_still_counts(traces_dir: Path) -> None:
         assert abs(counted - n) <= 1, (start_s, counted, n)
 
 
+def test_a_slow_rep_the_vertical_channel_splits_counts_once() -> None:
+    """Slow instep raises (2 s up, a 1.5 s hold, 2.5 s down, the foot pitching 45 deg) through
+    a chip mounted any way round: the vertical channel sees each rep in two pieces, its lift
+    and its lowering. The second piece came while the tilt's lift had not turned back (the heel
+    still up) and counted as a rep of its own: 11 reps for 8. Now at most one per rep."""
+    samples = _chip_sampled_reps(100, 8, lift_s=2.0, lower_s=2.5, hold_s=1.5, tilt_deg=45.0, lift_m=0.05)
+    reps = _reps(CalfCounter().run(_through_a_chip(samples, 4)))
+    assert 7 <= len(reps) <= 8
+    for a, b in zip(reps, reps[1:]):
+        assert b.start_s >= a.top_s
+
+
 @pytest.mark.parametrize("rate_hz, hold_s", [(100, 0.5), (400, 0.5), (400, 1.5)])
 def test_slow_instep_raises_count_through_a_biased_chip(rate_hz: int, hold_s: float) -> None:
     """Slow raises (2 s up, 2.5 s down) on the instep, the chip mounted any way round with its
