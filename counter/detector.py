@@ -969,13 +969,20 @@ class RepDetector:
             return c.size >= SLOW_LIFT_SIZE * typ and lift_cms >= slow_lift_cms
         return True
 
-    def _heel_still_up(self, last: _Candidate, c: _Candidate) -> bool:
-        """The tilt's lift of the ``last`` rep, of the set's usual size, has not turned back
-        yet, and V's rep ``c`` came after it: the heel is still up, and ``c`` is a piece of the
-        last rep's hold or lowering (V splits a slow rep with a long hold), not a new rep."""
+    def _pending_lift(self) -> _Lobe | None:
+        """The tilt's lift waiting for its lowering, if it is of the set's usual size (else the
+        tilt channel has not been timing this set's reps)."""
         p, ls, typ = self.T.pending, self.T.lift_sign, self._typical["T"]
-        return (p is not None and ls != 0 and p.sign == ls and typ > 0.0 and abs(p.area) >= IN_SET_FRACTION * typ
-                and p.t_start <= last.top and p.t_end <= c.start)
+        if p is None or ls == 0 or p.sign != ls or typ == 0.0 or abs(p.area) < IN_SET_FRACTION * typ:
+            return None
+        return p
+
+    def _heel_still_up(self, last: _Candidate, c: _Candidate) -> bool:
+        """The tilt's lift of the ``last`` rep has not turned back yet, and V's rep ``c`` came
+        after it: the heel is still up, and ``c`` is a piece of the last rep's hold or lowering
+        (V splits a slow rep with a long hold), not a new rep."""
+        p = self._pending_lift()
+        return p is not None and p.t_start <= last.top and p.t_end <= c.start
 
     @staticmethod
     def _lift_speed(c: _Candidate) -> float:
@@ -1149,11 +1156,9 @@ class RepDetector:
         which retimes the rep: at most ``TILT_WAIT_S`` for it to start, then while it lasts."""
         if "T" in c.seen:
             return False
-        p, ls, lb = self.T.pending, self.T.lift_sign, self.T.lobes
-        if ls == 0 or p is None or p.sign != ls or p.t_end <= c.start or p.t_start >= c.top:
+        p, ls, lb = self._pending_lift(), self.T.lift_sign, self.T.lobes
+        if p is None or p.t_end <= c.start or p.t_start >= c.top:
             return False
-        if abs(p.area) < IN_SET_FRACTION * self._typical["T"] or self._typical["T"] == 0.0:
-            return False  # the tilt channel has not been timing this set's reps
         last = self.T.last
         if (last is not None and last.sign == -ls and p.t_end <= last.t_start <= c.top_end
                 and abs(last.area) * TILT_ONLY_RATIO_MAX >= abs(p.area)):
