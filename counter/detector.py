@@ -31,7 +31,9 @@ the tilt under a V rise is a lift, the first movement after a rest is a lift (on
 offset is learned: before, the offset itself reads as a movement), a movement ending in a heel
 strike was a lowering. V's lift sign is physics: a heel rise accelerates the leg up.
 
-**Fusion.** A rep seen by both channels is counted. A rep seen by one channel only is counted
+**Fusion.** A rep seen by both channels is counted (also when V's view ended in a long hold,
+before the tilt turned back, and was refused alone: the tilt's rep, when its lowering comes,
+is that one). A rep seen by one channel only is counted
 when it fits the set under way (within ``SET_GAP_S`` of the last rep, and of the usual size for
 that channel) or, after waiting briefly for the other channel, when it is clearly a rep on its
 own. A tilt rep after a quiet leg that matches the session's usual tilt also starts a set: a
@@ -489,6 +491,8 @@ class RepDetector:
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
         self._big: _Candidate | None = None      # the last big tilt rep nothing confirmed
         self._swung = (-math.inf, -math.inf)     # the last leg swing the tilt channel refused
+        # A V rep refused alone while the tilt's lift under its rise waits for its lowering.
+        self._v_awaiting: tuple[_Candidate, _Lobe] | None = None
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
@@ -943,6 +947,14 @@ class RepDetector:
             self._learn(other)
             self._count(t, keep)
             return
+        aw = self._v_awaiting
+        if aw is not None and c.ch == "T" and c.start == aw[1].t_start and c.same_rep(aw[0]):
+            self._v_awaiting = None
+            if self._swing(c) <= self._turn_max_seen_by_both():
+                c.seen.add("V")
+                self._learn(aw[0])
+                self._count(t, c)
+                return
         if self._fits_set(c):
             self._count(t, c)
             return
@@ -1057,6 +1069,12 @@ class RepDetector:
             self._count(t, h)
         elif h.ch == "T" and h.size > ALONE_MAX_DEG and self._counts_with_v(h):
             self._big_alike(t, h)
+        elif h.ch == "V" and self._lift_then_top(h) and not self._oversized(h):
+            p, ls = self.T.pending, self.T.lift_sign
+            if p is not None and ls != 0 and p.sign == ls and _half_within(p, h.start, h.top):
+                # The tilt lifted under V's rise and has not turned back: V's top lobe ended in
+                # a long hold. The tilt's rep, when its lowering comes, is this one.
+                self._v_awaiting = (h, p)
 
     def _tilt_agrees(self, c: _Candidate) -> bool:
         """A V rep in a set, smaller than the set's usual in V, with a tilt lift of the
