@@ -1183,8 +1183,9 @@ class RepDetector:
             # The tilt turned back before V's top lobe ended: V's timing was right (a turn back
             # of under a quarter of the lift is the heel sagging in the hold, not the lowering).
             return False
-        if lb.sign == -ls:
-            # Turning back now: V's timing was right if it began before V's top lobe ended.
+        if lb.sign == -ls or (lb.sign == 0 and lb.area * ls < 0.0):
+            # Turning back now (a slow lowering may not have reached the on-level yet): V's
+            # timing was right if it began before V's top lobe ended.
             return lb.t_low > c.top_end and t - lb.t_low <= MAX_PHASE_S
         return t - c.top_end <= TILT_WAIT_S
 

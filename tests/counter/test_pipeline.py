@@ -119,6 +119,18 @@ def test_a_sag_in_a_held_top_does_not_time_the_landing(traces_dir: Path) -> None
     assert "bouncing" in rep.flags
 
 
+def test_a_slow_lowering_below_the_on_level_is_still_a_lowering(traces_dir: Path) -> None:
+    """Standing, trace 22, the rep at 314.0-320.1 s: a 1.5 s hold, then a 3.2 s lowering that
+    ends in a bounce. The vertical channel counts it in the hold; the rep then waits for the
+    tilt to turn back. That lowering began 0.9 s after V's top lobe ended but had not reached
+    the tilt's on-level when the wait (1 s) ran out: the rep was reported 2.8 s early, its
+    bounce unseen. A tilt already turning back, below the on-level, is the lowering under way."""
+    reps = _reps(CalfCounter().run(read_trace(traces_dir / "trace_022.csv")))
+    rep = min(reps, key=lambda r: abs(r.end_s - 320.06))
+    assert rep.emitted_at_s >= 320.06
+    assert "bouncing" in rep.flags
+
+
 def test_an_impact_before_a_late_heel_down_estimate_is_the_landing(traces_dir: Path) -> None:
     """Leg press, trace 18, the rep at 22.95-26.97 s lands with a 1.8 g impact. The tilt's
     lowering settles slowly and puts the heel-down estimate at 27.7 s, 0.7 s after the impact;
