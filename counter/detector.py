@@ -981,11 +981,13 @@ class RepDetector:
             return c.size >= SLOW_LIFT_SIZE * typ and lift_cms >= slow_lift_cms
         return True
 
-    def _pending_lift(self) -> _Lobe | None:
-        """The tilt's lift waiting for its lowering, if it is of the set's usual size (else the
-        tilt channel has not been timing this set's reps)."""
+    def _pending_lift(self, usual_size: bool = True) -> _Lobe | None:
+        """The tilt's lift waiting for its lowering; with ``usual_size``, only if it is of the
+        set's usual size (else the tilt channel has not been timing this set's reps)."""
         p, ls, typ = self.T.pending, self.T.lift_sign, self._typical["T"]
-        if p is None or ls == 0 or p.sign != ls or typ == 0.0 or abs(p.area) < IN_SET_FRACTION * typ:
+        if p is None or ls == 0 or p.sign != ls:
+            return None
+        if usual_size and (typ == 0.0 or abs(p.area) < IN_SET_FRACTION * typ):
             return None
         return p
 
@@ -1070,8 +1072,8 @@ class RepDetector:
         elif h.ch == "T" and h.size > ALONE_MAX_DEG and self._counts_with_v(h):
             self._big_alike(t, h)
         elif h.ch == "V" and self._lift_then_top(h) and not self._oversized(h):
-            p, ls = self.T.pending, self.T.lift_sign
-            if p is not None and ls != 0 and p.sign == ls and _half_within(p, h.start, h.top):
+            p = self._pending_lift(usual_size=False)
+            if p is not None and _half_within(p, h.start, h.top):
                 # The tilt lifted under V's rise and has not turned back: V's top lobe ended in
                 # a long hold. The tilt's rep, when its lowering comes, is this one.
                 self._v_awaiting = (h, p)
