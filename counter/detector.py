@@ -127,6 +127,7 @@ TAU_NOISE_S = 10.0         # a channel's noise level rises this slowly (falls 10
 T_ON_DPS = 0.6             # T lobe on-level: at least this...
 T_ON_NOISE = 3.0           # ...and this many times the channel noise
 T_MIN_DEG = 0.6            # smallest lobe worth pairing...
+T_AREA_ON_DEG = 0.4        # ...and a slow turn this far is a lobe below the on-level
 AGREE_MIN_DEG = 0.3        # ...and of a tilt that turns up and back under a V rep
 V_ON_CMS = 0.8             # V lobe on-level: at least this...
 V_ON_NOISE = 4.0           # ...and this many times the channel noise
@@ -192,6 +193,8 @@ FIT_MAX_G = 0.1            # ...and an estimate larger than this is not believed
 BIG_GAP_S = 0.1            # two big tilt reps alike count without V if the leg rests this long...
 BIG_ALIKE = 0.8            # ...between them, their tilts within this ratio...
 BIG_TEMPO = 1.5            # ...and their lifts and lowerings within this one
+SLOW_RUN = 3               # this many small slow tilt reps alike, each after a quiet leg, start a set...
+SLOW_ALIKE = 1.5           # ...each one's tilt, lift and lowering within this ratio of the one before
 LAG_S = 2 * TAU_LP_S - TAU_GYRO_S  # the accelerometer's two low-passes lag the gyro's one by this
 GRAVITY_STEP_S = 0.08      # g is turned this often (a stride's push-off lasts ~0.2 s)
 SLOW_STEP_S = 0.02         # bias and stillness are updated this often (sample time)...
@@ -220,11 +223,13 @@ class _Lobe(NamedTuple):
 
 
 class _LobeTracker:
-    """Lobes of a velocity-like signal: runs of one sign that reach the on-level, from the
-    last time the signal was near zero to the next time it is back near zero."""
+    """Lobes of a velocity-like signal: runs of one sign that reach the on-level (or, clear of
+    the noise, add up to ``area_on``), from the last time the signal was near zero to the next
+    time it is back near zero."""
 
-    def __init__(self, on_min: float, on_noise: float, end_fraction: float):
+    def __init__(self, on_min: float, on_noise: float, end_fraction: float, area_on: float = math.inf):
         self.on_min = on_min
+        self.area_on = area_on
         self.on_noise = on_noise
         self.end_fraction = end_fraction
         self.floor = 0.3 * on_min / on_noise
@@ -281,7 +286,8 @@ class _LobeTracker:
                 self.aux = aux
             if sign != 0:
                 return None  # still in the lobe
-        if ax > self.on_min and ax > self.on_noise * self.noise:
+        if ((ax > self.on_min or (area if area >= 0.0 else -area) >= self.area_on)
+                and ax > self.on_noise * self.noise):
             self.sign = 1 if x > 0.0 else -1
         else:
             noise = self.noise
@@ -298,8 +304,8 @@ class _Pairer:
     """
 
     def __init__(self, on_min: float, on_noise: float, end_fraction: float, area_min: float, top_mode: bool,
-                 lift_sign: int = 0, vote_max: float = math.inf):
-        self.lobes = _LobeTracker(on_min, on_noise, end_fraction)
+                 lift_sign: int = 0, vote_max: float = math.inf, area_on: float = math.inf):
+        self.lobes = _LobeTracker(on_min, on_noise, end_fraction, area_on)
         self.area_min = area_min
         self.vote_max = vote_max
         self.top_mode = top_mode
@@ -390,7 +396,8 @@ class _Candidate:
     """A rep one channel has seen, on its way to being counted and reported."""
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
-                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end")
+                 "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end",
+                 "counted")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -409,6 +416,7 @@ class _Candidate:
         self.seen = {ch}
         self.report_at = 0.0
         self.extended = False  # (V only) its lowering came after a long hold
+        self.counted = False
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
@@ -483,13 +491,14 @@ class RepDetector:
         self._corr_g = 0.0              # the bias's share of |a| in the present posture, g
         self._t_across = -math.inf      # when the leg last accelerated along the floor (a step)
         self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_END_FRACTION, T_MIN_DEG, top_mode=False,
-                         vote_max=ALONE_MAX_DEG)
+                         vote_max=ALONE_MAX_DEG, area_on=T_AREA_ON_DEG)
         self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_END_FRACTION, V_MIN_CM, top_mode=True, lift_sign=1)
         self._recent: dict[str, list[float]] = {"T": [], "V": []}
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
         self._last: _Candidate | None = None     # the last rep counted
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
         self._big: _Candidate | None = None      # the last big tilt rep nothing confirmed
+        self._slow_run: list[_Candidate] = []    # the last slow small tilt reps, alike (SLOW_RUN at most)
         self._swung = (-math.inf, -math.inf)     # the last leg swing the tilt channel refused
         # A V rep refused alone while the tilt's lift under its rise waits for its lowering.
         self._v_awaiting: tuple[_Candidate, _Lobe] | None = None
@@ -1039,10 +1048,14 @@ class RepDetector:
             if ALONE_MIN_DEG <= c.size and self._swing(c) <= ALONE_MAX_DEG:
                 return True
             typ = self._typical["T"]
-            before = max((lb.t_end for lb in self.T.recent if lb.t_end <= c.start), default=-math.inf)
             return (typ > 0.0 and ALIKE_MIN * typ <= c.size and self._swing(c) <= ALIKE_MAX * typ
-                    and c.start - before >= ALIKE_QUIET_S)
+                    and self._quiet_before(c))
         return c.top_size >= ALONE_MIN_CM and self._lift_then_top(c)
+
+    def _quiet_before(self, c: _Candidate) -> bool:
+        """The tilt channel made no lobe for ALIKE_QUIET_S before ``c`` started."""
+        before = max((lb.t_end for lb in self.T.recent if lb.t_end <= c.start), default=-math.inf)
+        return c.start - before >= ALIKE_QUIET_S
 
     @staticmethod
     def _lift_then_top(c: _Candidate) -> bool:
@@ -1071,6 +1084,8 @@ class RepDetector:
             self._count(t, h)
         elif h.ch == "T" and h.size > ALONE_MAX_DEG and self._counts_with_v(h):
             self._big_alike(t, h)
+        elif h.ch == "T":
+            self._slow_alike(t, h)
         elif h.ch == "V" and self._lift_then_top(h) and not self._oversized(h):
             p = self._pending_lift(usual_size=False)
             if p is not None and _half_within(p, h.start, h.top):
@@ -1119,6 +1134,32 @@ class RepDetector:
             self._count(t, p)
         self._count(t, c)
 
+    def _slow_alike(self, t: float, c: _Candidate) -> None:
+        """A small tilt rep that lifts the leg too slowly to count alone (a leg press raised and
+        lowered in 3-4 s turns the shank ~1 deg and lifts the sensor slower than V's leak lets
+        it show, so nothing else starts the set): the third of three alike, each after the leg
+        kept quiet for ALIKE_QUIET_S (sway and fidgets do not pause), starts a set; all count."""
+        run = self._slow_run
+        if (not self._returns(c) or self._oversized(c) or not self._quiet_before(c)
+                or self._lift_speed(c) < max(T_LIFT_MIN_CMS, T_LIFT_NOISE * self.V.lobes.noise)):
+            run.clear()
+            return
+        if run:
+            p = run[-1]  # (each like the one before: the axis is still being learned at first)
+            if not (c.start - p.lobe_end <= SET_GAP_S
+                    and 1.0 / SLOW_ALIKE <= c.size / p.size <= SLOW_ALIKE
+                    and 1.0 / SLOW_ALIKE <= c.lift_s / p.lift_s <= SLOW_ALIKE
+                    and 1.0 / SLOW_ALIKE <= c.lower_s / p.lower_s <= SLOW_ALIKE):
+                run.clear()
+        run.append(c)
+        if len(run) < SLOW_RUN:
+            return
+        for p in tuple(run):  # (counting restarts the run)
+            if not p.counted and (self._last is None or not p.same_rep(self._last)):
+                self._count(t, p)
+        if len(run) >= SLOW_RUN:
+            del run[:-1]  # (nothing new was counted)
+
     def _counts_with_v(self, c: _Candidate) -> bool:
         """A tilt rep that V's confirmation would let count: it turns back, is not a stride
         for this session, and lifts the leg."""
@@ -1137,6 +1178,9 @@ class RepDetector:
             self._report(t)
         self._last = c
         self._learn(c)
+        c.counted = True
+        # A tilt rep counted is the first of the next run (one rep does not set a usual size).
+        self._slow_run[:] = [c] if c.ch == "T" else []
         if c.ch == "V":
             # V's top lobe ends on the way down: the heel lands a little later.
             c.end = c.lobe_end + V_REMAIN * c.lower_s
