@@ -613,6 +613,11 @@ class RepDetector:
         # leg, a lasting offset (new posture, the bias projects differently) restarts it.
         rest_g, v, t_rest_ok, t_stop = self._vert
         if shock > stop_g:
+            if v > 0.0 and t - t_stop >= STOP_HOLD_S and self._landing is not None:
+                # The heel strike a counted rep was waiting for stops a leg coming down, never
+                # one going up: speed still rising then is the rest level's error (a leaky
+                # integral of it settles at error x TAU_VERT_S).
+                rest_g += v / (980.665 * TAU_VERT_S)
             t_stop = t
         if t - t_stop < STOP_HOLD_S:
             v = 0.0

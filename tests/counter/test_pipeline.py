@@ -687,6 +687,21 @@ def test_bounces_after_a_long_hold_are_flagged(hold_s: float, tilt_deg: float, l
     assert all(r.emitted_at_s - r.end_s <= 0.5 for r in reps)
 
 
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_a_whole_set_of_bouncing_hack_squat_reps_counts(rate_hz: int) -> None:
+    """Fifteen hack-squat reps (1 s up, 1.2 s down, the sled's 6 cm), each landing in a heel
+    impact and rebounding at once: the leg never rests, so the vertical channel's rest level is
+    learned from the moving leg, drifts by a few mg, and V rose 4-7 cm/s more each rep until
+    reps merged (6-11 of 15). At the strike a counted rep waits for, the leg is coming down,
+    never going up: the speed left then is the rest level's error, and is taken off it."""
+    samples = _chip_sampled_reps(rate_hz, 15, bounce=True, lift_s=1.0, lower_s=1.2, hold_s=0.0,
+                                 tilt_deg=0.5, lift_m=0.06)
+    for run in [samples] + [_through_a_chip(samples, seed) for seed in (1, 2)]:
+        reps = _reps(CalfCounter().run(run))
+        assert len(reps) >= 14, len(reps)
+        assert sum("bouncing" in r.flags for r in reps) >= 13
+
+
 @pytest.mark.parametrize("tail_s", [0.05, 0.15])
 def test_a_recording_that_stops_at_the_last_landing_keeps_its_last_rep(tail_s: float) -> None:
     """The recording ends before the last rep's report time (heel-down + 0.2 s): the rep is
