@@ -142,7 +142,7 @@ TILT_ONLY_RATIO_MAX = 4.0  # ...and at least 1/4 of it (less is a sag while the 
                            # tilt-only rep within 4x (sway, a shift of stance does not turn back)
 REST_BEFORE_LIFT_S = 3.0   # after this long without a lobe the next movement is a lift
 EDGE_S = 0.12              # a shock this close to a lobe's start is the previous landing
-LANDED_SHARE = 0.8         # ...and one after this share of the travel is this landing
+LANDED_SHARE = 0.8         # ...(or before 1 - this share of its travel), one after it is this landing
 SHOCK_WALK_G = 0.8         # a heel strike this hard in the middle of a movement is a step
 SHOCK_STRIKE_G = 0.2       # shock (3 Hz high-pass) of a heel strike
 SHOCK_BOUNCE_G = 0.1       # impact (spike) of a bouncing rep's landing; a controlled one is far softer
@@ -255,10 +255,12 @@ class _LobeTracker:
         if sign != 0:
             xs = x * sign
             if xs < near_zero or xs < self.end_fraction * self.peak:
-                # A strike near the start is the previous landing, one late in the travel is
-                # this one's; walking strikes the heel mid-swing.
+                # A strike near the start (in time or in travel: with no pause at the bottom
+                # the next lift's lobe can open before the impact) is the previous landing, one
+                # late in the travel is this one's; walking strikes the heel mid-swing.
+                a_shock, a_all = abs(self.area_at_shock), abs(self.area)
                 mid = self.shock if (self.t_shock > self.t_low + EDGE_S
-                                     and abs(self.area_at_shock) < LANDED_SHARE * abs(self.area)) else 0.0
+                                     and (1.0 - LANDED_SHARE) * a_all <= a_shock < LANDED_SHARE * a_all) else 0.0
                 done = _Lobe(sign, self.t_low, t, self.area, self.peak, self.moment, mid, shock, self.aux)
                 self.sign = sign = 0
         area = self.area
