@@ -159,6 +159,7 @@ IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from thi
 MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channel (a rep both
 BOTH_FLOOR_DEG = 10.0      # ...see may always turn this far: the shank turns 1-6 deg in a rep)
 ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least this...
+ALONE_UNSETTLED_MIN_DEG = 2.5  # ...(this with no quiet second before it: sway swings 1-2 deg)...
 ALIKE_MIN = 0.8            # ...or, after a quiet leg, within this...
 ALIKE_MAX = 1.25           # ...and this share of the session's usual tilt (a leg press turns
 ALIKE_QUIET_S = 1.0        # ...the shank 1-1.5 deg: a new set of such reps starts like the last)
@@ -1052,7 +1053,12 @@ class RepDetector:
         if c.ch == "T":
             if self._lift_speed(c) < T_LIFT_CMS:
                 return False
-            if ALONE_MIN_DEG <= c.size and self._swing(c) <= ALONE_MAX_DEG:
+            # Out of a leg that has not kept still (no set under way, no quiet second before
+            # it), a steady sway's 1-2 deg swings pair as reps: such a rep must turn further.
+            last = self._last
+            settled = (last is not None and c.start - last.lobe_end <= SET_GAP_S) or self._quiet_before(c)
+            if ((ALONE_MIN_DEG if settled else ALONE_UNSETTLED_MIN_DEG) <= c.size
+                    and self._swing(c) <= ALONE_MAX_DEG):
                 return True
             typ = self._typical["T"]
             return (typ > 0.0 and ALIKE_MIN * typ <= c.size and self._swing(c) <= ALIKE_MAX * typ

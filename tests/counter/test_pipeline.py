@@ -195,6 +195,23 @@ def test_quiet_standing_counts_nothing() -> None:
     assert events == []
 
 
+@pytest.mark.parametrize("rate_hz", [25, 100])
+def test_steady_sway_through_a_biased_chip_counts_nothing(rate_hz: int) -> None:
+    """Standing still but swaying 1 deg at 0.2 Hz for 90 s, through a chip mounted any way round
+    with its accelerometer bias: the bias turns each 2 deg swing into ~1 mg of false vertical
+    acceleration, as fast a "lift" as the tilt-alone test asks for, and the swings paired as
+    reps (5-13 in 90 s). A leg that never kept still now needs a tilt rep of 2.5 deg to count
+    alone outside a set."""
+    sway = []
+    for i in range(90 * rate_hz):
+        t = i / rate_hz
+        a = math.radians(1.0 * math.sin(2 * math.pi * 0.2 * t))
+        rate_dps = 1.0 * 2 * math.pi * 0.2 * math.cos(2 * math.pi * 0.2 * t)
+        sway.append(Sample(t, 0.0, math.sin(a), math.cos(a), rate_dps, 0.0, 0.0))
+    counts = [len(_reps(CalfCounter().run(_through_a_chip(sway, seed)))) for seed in (1, 2, 3, 4)]
+    assert all(n <= 1 for n in counts), counts
+
+
 def _mj(u: float) -> float:
     """Minimum-jerk position (0 -> 1) at phase ``u`` in 0..1."""
     return 10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5
