@@ -438,6 +438,15 @@ class _Candidate:
         return ov >= 0.5 * min(a - self.start, b - other.start)
 
 
+def _alike(a: _Candidate, b: _Candidate, size_ratio: float, tempo_ratio: float) -> bool:
+    """Two reps whose sizes are within ``size_ratio`` of each other, and lifts and lowerings
+    within ``tempo_ratio``."""
+    def within(x: float, y: float, k: float) -> bool:
+        return y / k <= x <= y * k
+    return (within(a.size, b.size, size_ratio) and within(a.lift_s, b.lift_s, tempo_ratio)
+            and within(a.lower_s, b.lower_s, tempo_ratio))
+
+
 def _half_within(lobe: _Lobe, t0: float, t1: float) -> bool:
     """At least half of ``lobe`` lies between ``t0`` and ``t1`` (s)."""
     return min(lobe.t_end, t1) - max(lobe.t_start, t0) >= 0.5 * (lobe.t_end - lobe.t_start)
@@ -982,9 +991,9 @@ class RepDetector:
     def _fits_set(self, c: _Candidate) -> bool:
         if not self._returns(c):
             return False
-        last = self._last
-        if last is None or c.start - last.lobe_end > SET_GAP_S:
+        if not self._set_under_way(c):
             return False
+        last = self._last
         typ = self._typical[c.ch]
         if not (typ > 0.0 and IN_SET_FRACTION * typ <= c.size and self._swing(c) <= MAX_VS_TYPICAL * typ):
             return False
@@ -994,9 +1003,18 @@ class RepDetector:
         if c.ch == "T" and lift_cms < T_LIFT_CMS:
             # A slow seated raise lifts the leg 1 cm in 2-3 s: slower than T_LIFT_CMS, but clear
             # of V's noise, and it turns the shank as far as the set's other reps (a sway does not).
-            slow_lift_cms = max(T_LIFT_MIN_CMS, T_LIFT_NOISE * self.V.lobes.noise)
-            return c.size >= SLOW_LIFT_SIZE * typ and lift_cms >= slow_lift_cms
+            return c.size >= SLOW_LIFT_SIZE * typ and lift_cms >= self._slow_lift_min_cms()
         return True
+
+    def _set_under_way(self, c: _Candidate) -> bool:
+        """``c`` starts within SET_GAP_S of the last rep counted."""
+        last = self._last
+        return last is not None and c.start - last.lobe_end <= SET_GAP_S
+
+    def _slow_lift_min_cms(self) -> float:
+        """The slowest lift (cm/s) a tilt rep may show in V and still lift the leg: clear of V's
+        noise, and never under T_LIFT_MIN_CMS."""
+        return max(T_LIFT_MIN_CMS, T_LIFT_NOISE * self.V.lobes.noise)
 
     def _pending_lift(self, usual_size: bool = True) -> _Lobe | None:
         """The tilt's lift waiting for its lowering; with ``usual_size``, only if it is of the
@@ -1055,8 +1073,7 @@ class RepDetector:
                 return False
             # Out of a leg that has not kept still (no set under way, no quiet second before
             # it), a steady sway's 1-2 deg swings pair as reps: such a rep must turn further.
-            last = self._last
-            settled = (last is not None and c.start - last.lobe_end <= SET_GAP_S) or self._quiet_before(c)
+            settled = self._set_under_way(c) or self._quiet_before(c)
             if ((ALONE_MIN_DEG if settled else ALONE_UNSETTLED_MIN_DEG) <= c.size
                     and self._swing(c) <= ALONE_MAX_DEG):
                 return True
@@ -1112,8 +1129,8 @@ class RepDetector:
         channel could not pair (a leg press turns the shank 0.5-1.5 deg; a lobe under
         T_MIN_DEG is not paired): the shank turned up and back with the leg, so both channels
         saw the rep."""
-        ls, typ, last = self.T.lift_sign, self._typical["T"], self._last
-        if (ls == 0 or typ == 0.0 or last is None or c.start - last.lobe_end > SET_GAP_S
+        ls, typ = self.T.lift_sign, self._typical["T"]
+        if (ls == 0 or typ == 0.0 or not self._set_under_way(c)
                 or self._oversized(c) or not self._lift_then_top(c)):
             return False
         up = dn = None
@@ -1138,9 +1155,7 @@ class RepDetector:
         self._big = c
         if p is None or not BIG_GAP_S <= c.start - p.lobe_end <= SET_GAP_S:
             return
-        if not (BIG_ALIKE <= c.size / p.size <= 1.0 / BIG_ALIKE
-                and 1.0 / BIG_TEMPO <= c.lift_s / p.lift_s <= BIG_TEMPO
-                and 1.0 / BIG_TEMPO <= c.lower_s / p.lower_s <= BIG_TEMPO):
+        if not _alike(c, p, 1.0 / BIG_ALIKE, BIG_TEMPO):
             return
         self._big = None
         if self._last is None or not p.same_rep(self._last):
@@ -1154,15 +1169,12 @@ class RepDetector:
         kept quiet for ALIKE_QUIET_S (sway and fidgets do not pause), starts a set; all count."""
         run = self._slow_run
         if (not self._returns(c) or self._oversized(c) or not self._quiet_before(c)
-                or self._lift_speed(c) < max(T_LIFT_MIN_CMS, T_LIFT_NOISE * self.V.lobes.noise)):
+                or self._lift_speed(c) < self._slow_lift_min_cms()):
             run.clear()
             return
         if run:
             p = run[-1]  # (each like the one before: the axis is still being learned at first)
-            if not (c.start - p.lobe_end <= SET_GAP_S
-                    and 1.0 / SLOW_ALIKE <= c.size / p.size <= SLOW_ALIKE
-                    and 1.0 / SLOW_ALIKE <= c.lift_s / p.lift_s <= SLOW_ALIKE
-                    and 1.0 / SLOW_ALIKE <= c.lower_s / p.lower_s <= SLOW_ALIKE):
+            if not (c.start - p.lobe_end <= SET_GAP_S and _alike(c, p, SLOW_ALIKE, SLOW_ALIKE)):
                 run.clear()
         run.append(c)
         if len(run) < SLOW_RUN:

@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -208,7 +209,7 @@ def test_steady_sway_through_a_biased_chip_counts_nothing(rate_hz: int) -> None:
         a = math.radians(1.0 * math.sin(2 * math.pi * 0.2 * t))
         rate_dps = 1.0 * 2 * math.pi * 0.2 * math.cos(2 * math.pi * 0.2 * t)
         sway.append(Sample(t, 0.0, math.sin(a), math.cos(a), rate_dps, 0.0, 0.0))
-    counts = [len(_reps(CalfCounter().run(_through_a_chip(sway, seed)))) for seed in (1, 2, 3, 4)]
+    counts = _counts_through_chips(sway, (1, 2, 3, 4))
     assert all(n <= 1 for n in counts), counts
 
 
@@ -279,6 +280,11 @@ def _through_a_chip(samples: list[Sample], seed: int) -> list[Sample]:
     x[:, 1:4] = x[:, 1:4] @ rot.T + ACCEL_BIAS_G + rng.normal(scale=0.003, size=(len(x), 3))
     x[:, 4:7] = x[:, 4:7] @ rot.T + GYRO_BIAS_DPS + rng.normal(scale=0.05, size=(len(x), 3))
     return [Sample(*row) for row in x.tolist()]
+
+
+def _counts_through_chips(samples: list[Sample], seeds: Iterable[int]) -> list[int]:
+    """Reps counted from the same motion through a chip mounted each of the ``seeds`` ways."""
+    return [len(_reps(CalfCounter().run(_through_a_chip(samples, seed)))) for seed in seeds]
 
 
 def _chip_sampled_reps(rate_hz: int, reps: int, fine_hz: int = 2000, **kw: float) -> list[Sample]:
@@ -478,7 +484,7 @@ def test_slow_leg_press_reps_with_a_long_hold_count(rate_hz: int) -> None:
     at least 5 of 8 reps each, 7 in most; before, 0-1 in most and none without the chip)."""
     samples = _chip_sampled_reps(rate_hz, 8, lift_s=2.0, lower_s=2.5, hold_s=1.5, tilt_deg=1.2, lift_m=0.03)
     assert len(_reps(CalfCounter().run(samples))) == 8
-    counts = [len(_reps(CalfCounter().run(_through_a_chip(samples, seed)))) for seed in range(1, 9)]
+    counts = _counts_through_chips(samples, range(1, 9))
     assert all(5 <= n <= 8 for n in counts), counts
     assert sorted(counts)[len(counts) // 2] >= 7, counts
 
@@ -494,7 +500,7 @@ def test_very_slow_small_leg_press_reps_count(rate_hz: int) -> None:
     assert len(_reps(CalfCounter().run(samples))) == 8
     # Through a chip the first rep or two go by while the tilt's lift direction and the rep
     # axis are still being learned.
-    counts = [len(_reps(CalfCounter().run(_through_a_chip(samples, seed)))) for seed in range(1, 9)]
+    counts = _counts_through_chips(samples, range(1, 9))
     assert all(6 <= n <= 8 for n in counts), counts
 
 
@@ -729,7 +735,7 @@ def test_a_bounce_early_in_the_next_lift_is_the_last_landing_not_a_step(rate_hz:
     samples = _chip_sampled_reps(rate_hz, 8, bounce=True, lift_s=2.0, lower_s=2.5, hold_s=0.5,
                                  tilt_deg=6.0, lift_m=0.01)
     assert len(_reps(CalfCounter().run(samples))) == 8
-    counts = [len(_reps(CalfCounter().run(_through_a_chip(samples, seed)))) for seed in (1, 2, 3, 4)]
+    counts = _counts_through_chips(samples, (1, 2, 3, 4))
     assert all(n >= 7 for n in counts), counts
 
 
