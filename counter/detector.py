@@ -122,6 +122,7 @@ SHOCK_STOP_G = 0.3         # a shock this hard is a heel strike: it stops the le
 STOP_SET_AT_S = 0.02       # ...50 Hz or faster: coarser, the low-pass has moved further towards
                            # a spike within its sample, and the threshold scales with it)...
 STOP_HOLD_S = 0.15         # ...and the low-pass rings this long after it
+STOP_SPIKE_G = 0.15        # ...if it has an impact spike this hard (a fast rep's own 0.66 g is smooth)
 TAU_NOISE_S = 10.0         # a channel's noise level rises this slowly (falls 10x faster)
 
 T_ON_DPS = 0.6             # T lobe on-level: at least this...
@@ -622,9 +623,11 @@ class RepDetector:
         w = wx * ux + wy * uy + wz * uz
 
         # Vertical speed from |a|: zero while a heel strike rings, rest level from the quiet
-        # leg, a lasting offset (new posture, the bias projects differently) restarts it.
+        # leg, a lasting offset (new posture, the bias projects differently) restarts it. A
+        # heel lifted 7 cm in 0.25 s accelerates at up to 0.66 g, past the strike level: only a shock
+        # with an impact spike stops the leg, else such a rep's V was zeroed all through it.
         rest_g, v, t_rest_ok, t_stop = self._vert
-        if shock > stop_g:
+        if shock > stop_g and imp >= STOP_SPIKE_G:
             if v > 0.0 and t - t_stop >= STOP_HOLD_S and self._landing is not None:
                 # The heel strike a counted rep was waiting for stops a leg coming down, never
                 # one going up: speed still rising then is the rest level's error (a leaky
