@@ -201,8 +201,9 @@ LAG_S = 2 * TAU_LP_S - TAU_GYRO_S  # the accelerometer's two low-passes lag the 
 GRAVITY_STEP_S = 0.08      # g is turned this often (a stride's push-off lasts ~0.2 s)
 SLOW_STEP_S = 0.02         # bias and stillness are updated this often (sample time)...
 AXIS_STEP_S = 0.1          # ...and the axis this often
-BLUR_SCALE = 28.0          # a min-jerk speed profile of duration T has variance T^2/28, so
-                           # ...each EMA of time constant tau lengthens T^2 by 28 tau^2
+MJ_ENERGY = 256.0 / 630.0  # a min-jerk speed profile squared integrates to this x peak^2 x duration
+BLUR_SCALE = 9.0           # ...and each EMA of time constant tau lengthens that duration's
+                           # square by ~9 tau^2 (8.2-9.5 for 0.3-2 s phases, computed)
 _BLUR_T_S2 = BLUR_SCALE * TAU_GYRO_S ** 2       # T: the gyro EMA
 _BLUR_V_S2 = BLUR_SCALE * 2 * TAU_LP_S ** 2     # V: two accelerometer EMAs
 _RAD = math.pi / 180.0
@@ -222,6 +223,7 @@ class _Lobe(NamedTuple):
     mid_shock: float  # largest shock in the middle of the movement, g (0 if none)
     end_shock: float  # shock envelope when the lobe ended, g
     lift_cms: float   # largest vertical speed during the lobe, cm/s (T lobes)
+    energy: float     # integral of x^2 dt (deg^2/s or cm^2/s)
 
 
 class _LobeTracker:
@@ -241,6 +243,7 @@ class _LobeTracker:
         self.area = 0.0
         self.peak = 0.0
         self.moment = 0.0
+        self.energy = 0.0
         self.shock = 0.0
         self.t_shock = 0.0
         self.area_at_shock = 0.0
@@ -263,7 +266,8 @@ class _LobeTracker:
                 a_shock, a_all = abs(self.area_at_shock), abs(self.area)
                 mid = self.shock if (self.t_shock > self.t_low + EDGE_S
                                      and (1.0 - LANDED_SHARE) * a_all <= a_shock < LANDED_SHARE * a_all) else 0.0
-                done = _Lobe(sign, self.t_low, t, self.area, self.peak, self.moment, mid, shock, self.aux)
+                done = _Lobe(sign, self.t_low, t, self.area, self.peak, self.moment, mid, shock, self.aux,
+                             self.energy)
                 self.sign = sign = 0
         area = self.area
         if done is not None or ax < near_zero or (area != 0.0 and (x > 0.0) != (area > 0.0)):
@@ -272,6 +276,7 @@ class _LobeTracker:
             self.area = area = x * dt
             self.peak = ax
             self.moment = t * area
+            self.energy = x * area
             self.shock = shock
             self.t_shock = t
             self.area_at_shock = area
@@ -280,6 +285,7 @@ class _LobeTracker:
             xdt = x * dt
             self.area = area = area + xdt
             self.moment += t * xdt
+            self.energy += x * xdt
             if ax > self.peak:
                 self.peak = ax
             if shock > self.shock:
@@ -346,7 +352,8 @@ class _Pairer:
         if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S:
             lobe = _Lobe(lobe.sign, prev.t_start, lobe.t_end, prev.area + lobe.area, max(prev.peak, lobe.peak),
                          prev.moment + lobe.moment,
-                         max(prev.mid_shock, lobe.mid_shock), lobe.end_shock, max(prev.lift_cms, lobe.lift_cms))
+                         max(prev.mid_shock, lobe.mid_shock), lobe.end_shock, max(prev.lift_cms, lobe.lift_cms),
+                         prev.energy + lobe.energy)
             if self.pending is prev:
                 self.pending = self.last = lobe
                 return None
@@ -401,7 +408,7 @@ class _Candidate:
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
                  "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end",
-                 "counted")
+                 "counted", "tempo_s")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -413,6 +420,10 @@ class _Candidate:
         self.top_size = abs(dn.area)
         self.lift_s = lift_s
         self.lower_s = lower_s
+        # The phases reported (and judged too fast) from each lobe's integral of speed squared:
+        # a low tail (V's leaky speed settling from the last landing into the next lift) adds
+        # its level squared, not its level, so it barely lengthens them.
+        self.tempo_s = (_mj_duration(up), _mj_duration(dn))
         self.hold_s = max(0.0, dn.t_start - up.t_end)
         self.rom_deg = rom_deg
         self.bounce = False
@@ -451,6 +462,12 @@ def _alike(a: _Candidate, b: _Candidate, size_ratio: float, tempo_ratio: float) 
 def _half_within(lobe: _Lobe, t0: float, t1: float) -> bool:
     """At least half of ``lobe`` lies between ``t0`` and ``t1`` (s)."""
     return min(lobe.t_end, t1) - max(lobe.t_start, t0) >= 0.5 * (lobe.t_end - lobe.t_start)
+
+
+def _mj_duration(lobe: _Lobe) -> float:
+    """A lobe's duration (s) as a min-jerk move's: its speed profile squared integrates to
+    MJ_ENERGY x peak^2 x duration."""
+    return lobe.energy / (MJ_ENERGY * lobe.peak * lobe.peak)
 
 
 def _unleak(speed_cms: float, phase_s: float) -> float:
@@ -1219,6 +1236,7 @@ class RepDetector:
         """A rep counted from V and not yet reported takes the tilt lobes' timing."""
         c.start, c.top, c.end, c.lobe_end = by.start, by.top, by.end, by.lobe_end
         c.lift_s, c.lower_s, c.hold_s, c.rom_deg, c.down = by.lift_s, by.lower_s, by.hold_s, by.rom_deg, by.down
+        c.tempo_s = by.tempo_s
         self._expect_landing(c)
 
     def _expect_landing(self, c: _Candidate) -> None:
@@ -1284,10 +1302,9 @@ class RepDetector:
         flags: list[str] = []
         if c.bounce:
             flags.append(BOUNCING)
-        # The channel's smoothing widens a lobe: the variance of a min-jerk speed profile of
-        # duration T is T^2/28, and each EMA of time constant tau adds tau^2 to it.
+        # The channel's smoothing widens a lobe (by BLUR_SCALE tau^2 in T^2 per EMA).
         blur = _BLUR_T_S2 if c.tilt_timed else _BLUR_V_S2
-        lift_s, lower_s = _unblur(c.lift_s, blur), _unblur(c.lower_s, blur)
+        lift_s, lower_s = _unblur(c.tempo_s[0], blur), _unblur(c.tempo_s[1], blur)
         if lift_s + lower_s < self.too_fast_s:
             flags.append(TOO_FAST)
         self._out.append(DetectedRep(c.start, c.top, c.end, t, lift_s, c.hold_s, lower_s, c.rom_deg,

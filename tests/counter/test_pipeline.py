@@ -339,6 +339,19 @@ def test_very_fast_reps_with_little_tilt_count(rate_hz: int) -> None:
     assert all("too_fast" in r.flags for r in reps)
 
 
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+def test_fast_reps_with_a_long_hold_timed_by_the_vertical_channel_are_too_fast(rate_hz: int) -> None:
+    """Hack-squat reps (0.5 deg of tilt, so V times them) up in 0.4 s, held 1.5 s, down in
+    0.5 s. V's leaky speed settles from each landing into the next lift: a low tail that
+    doubled the lift read from the lobe's area (0.7 s) and left 1 of 8 flagged too_fast. Read
+    from the speed squared the tail barely counts."""
+    samples = _chip_sampled_reps(rate_hz, 8, lift_s=0.4, hold_s=1.5, lower_s=0.5, tilt_deg=0.5, lift_m=0.06)
+    reps = _reps(CalfCounter().run(samples))
+    assert len(reps) == 8
+    assert all("too_fast" in r.flags for r in reps)
+    assert all(r.lift_s < 0.6 for r in reps)
+
+
 @pytest.mark.parametrize("rate_hz", [25, 100])
 @pytest.mark.parametrize("lift_s, hold_s, lower_s", [(4.0, 0.0, 4.0), (2.5, 2.0, 3.0), (1.2, 2.5, 1.5)])
 def test_slow_tempos_and_long_holds_count(rate_hz: int, lift_s: float, hold_s: float, lower_s: float) -> None:
@@ -877,12 +890,13 @@ def test_a_lowering_in_two_pieces_is_not_the_next_lift() -> None:
     from counter.detector import T_MIN_DEG, T_ON_DPS, T_ON_NOISE, T_END_FRACTION, _Lobe, _Pairer
 
     pairer = _Pairer(T_ON_DPS, T_ON_NOISE, T_END_FRACTION, T_MIN_DEG, top_mode=False)
-    pairer.feed(_Lobe(1, -1.0, -0.5, 0.3, 1.0, -0.2, 0.0, 0.0, 0.0))  # a twitch: no rest before the reps
+    pairer.feed(_Lobe(1, -1.0, -0.5, 0.3, 1.0, -0.2, 0.0, 0.0, 0.0, 0.23))  # a twitch: no rest before the reps
     pairs = []
     for k in range(4):
         t0 = 6.0 * k
         for sign, start, end, area in ((1, 0.0, 1.2, 6.0), (-1, 1.7, 2.4, -3.0), (-1, 2.7, 3.4, -3.0)):
-            lobe = _Lobe(sign, t0 + start, t0 + end, area, 8.0, (t0 + 0.5 * (start + end)) * area, 0.0, 0.0, 1.0)
+            lobe = _Lobe(sign, t0 + start, t0 + end, area, 8.0, (t0 + 0.5 * (start + end)) * area, 0.0, 0.0, 1.0,
+                         0.76 * abs(area) * 8.0)
             pair = pairer.feed(lobe)
             if pair is not None:
                 pairs.append(pair)
@@ -901,7 +915,8 @@ def test_a_small_re_rise_in_a_held_top_keeps_the_lift() -> None:
     pairs = []
     for sign, start, end, area in ((1, 73.02, 74.64, 6.78), (-1, 74.72, 75.34, -0.59),
                                    (1, 75.42, 76.34, 0.95), (-1, 76.37, 77.44, -8.11)):
-        pair = pairer.feed(_Lobe(sign, start, end, area, 9.0, 0.5 * (start + end) * area, 0.0, 0.0, 1.0))
+        pair = pairer.feed(_Lobe(sign, start, end, area, 9.0, 0.5 * (start + end) * area, 0.0, 0.0, 1.0,
+                                  0.76 * abs(area) * 9.0))
         if pair is not None:
             pairs.append(pair)
     assert [(up.area, dn.area) for up, dn in pairs] == [(6.78, -8.11)]
