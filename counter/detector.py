@@ -328,6 +328,8 @@ class _Pairer:
         self.last_lift: _Lobe | None = None
         self.recent: list[_Lobe] = []  # the last few lobes, for the other channel to vote on
         self.rest_votes_from = math.inf  # rests vote from then on: once the gyro offset is learned
+        self.between = 0.0               # deg turned since the pending lift
+        self.alt: _Lobe | None = None    # the pending lift with the one before it, in reserve
 
     def vote(self, sign: int, weight: float = 1.0) -> None:
         """Evidence that lobes of ``sign`` are lifts."""
@@ -364,6 +366,7 @@ class _Pairer:
                 return None
         after_rest = prev is None or lobe.t_start - prev.t_end >= REST_BEFORE_LIFT_S
         self.last = lobe
+        self.between += lobe.area
         if self.lift_sign != 0 and lobe.sign == self.lift_sign:
             self.last_lift = lobe
             if self.top_mode:
@@ -390,8 +393,14 @@ class _Pairer:
         if (p is not None and lobe.sign == -p.sign and lobe.t_start - p.t_end <= HOLD_MAX_S
                 and (self.lift_sign == 0 or p.sign == self.lift_sign)):
             r = abs(lobe.area) / abs(p.area)
+            a = self.alt
+            if (r > TILT_ONLY_RATIO_MAX and a is not None and a.t_end == p.t_end
+                    and 1.0 / TILT_ONLY_RATIO_MAX <= abs(lobe.area) / abs(a.area) <= TILT_ONLY_RATIO_MAX):
+                # Turning back far more than the lift waiting for it: that "lift" was the heel
+                # rising more in the hold, and the lowering returns the whole lift.
+                p, r = a, abs(lobe.area) / abs(a.area)
             if 1.0 / TILT_ONLY_RATIO_MAX <= r <= AREA_RATIO_MAX:
-                self.pending = None
+                self.pending = self.alt = None
                 self.paired = lobe
                 return p, lobe
             if r < 1.0 / TILT_ONLY_RATIO_MAX:
@@ -399,6 +408,14 @@ class _Pairer:
         if (p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S
                 and abs(lobe.area) * TILT_ONLY_RATIO_MAX < abs(p.area)):
             return None  # the heel rising a little more in a held top: still the same lift
+        # A lift that replaces the one waiting (too big to be its re-rise) may yet be part of
+        # it: keep the two, with what the leg turned between them, as one lift in reserve.
+        self.alt = None
+        if p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S:
+            self.alt = _Lobe(p.sign, p.t_start, lobe.t_end, p.area + self.between, max(p.peak, lobe.peak),
+                             p.moment + lobe.moment, max(p.mid_shock, lobe.mid_shock), lobe.end_shock,
+                             max(p.lift_cms, lobe.lift_cms), p.energy + lobe.energy)
+        self.between = 0.0
         self.pending = lobe if self.lift_sign == 0 or lobe.sign == self.lift_sign else None
         return None
 

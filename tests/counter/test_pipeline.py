@@ -905,6 +905,28 @@ def test_a_lowering_in_two_pieces_is_not_the_next_lift() -> None:
     assert all(up.sign == 1 and dn.sign == -1 for up, dn in pairs)
 
 
+def test_a_re_rise_in_a_held_top_is_kept_when_the_lowering_returns_both() -> None:
+    """A standing rep held at the top (a recording retimed 0.8x): the shank turned 3.7 deg up,
+    0.3 back, 1.0 up more (over a quarter of the lift, so it took the lift's place) and 4.7
+    down. Paired with the 1.0 deg alone, the lowering turned back 4.9x the lift and the rep
+    was refused; the lowering pairs with the whole 4.4 deg lift."""
+    from counter.detector import T_MIN_DEG, T_ON_DPS, T_ON_NOISE, T_END_FRACTION, _Lobe, _Pairer
+
+    pairer = _Pairer(T_ON_DPS, T_ON_NOISE, T_END_FRACTION, T_MIN_DEG, top_mode=False, lift_sign=-1)
+    pairs = []
+    for sign, start, end, area in ((-1, 155.30, 156.34, -3.71), (1, 156.44, 157.18, 0.34),
+                                   (-1, 157.26, 158.10, -0.96), (1, 158.12, 159.40, 4.69)):
+        pair = pairer.feed(_Lobe(sign, start, end, area, 6.0, 0.5 * (start + end) * area, 0.0, 0.0, 1.0,
+                                  0.76 * abs(area) * 6.0))
+        if pair is not None:
+            pairs.append(pair)
+    assert len(pairs) == 1
+    up, dn = pairs[0]
+    assert (up.t_start, up.t_end) == (155.30, 158.10)
+    assert abs(up.area - (-3.71 + 0.34 - 0.96)) < 1e-9
+    assert dn.area == 4.69
+
+
 def test_a_small_re_rise_in_a_held_top_keeps_the_lift() -> None:
     """A standing rep held 1.5 s at the top: the shank wobbles back a little and rises a little
     more (a recorded 7.8 cm raise turned 6.8 deg up, 0.6 back, 0.9 up, then 8.1 down). The
