@@ -963,12 +963,14 @@ class RepDetector:
             self._fuse(t, c)
             return
         # V knows up from down: the tilt lobe under V's rise is a lift.
-        best, best_ov = None, 0.0
+        best, best_ov, net = None, 0.0, 0.0
         turn_max = self._turn_max_seen_by_both()
         for lb in self.T.recent:
             if lb.t_end > up.t_start and lb.t_start < dn.t_end and abs(lb.area) > turn_max:
                 return  # the leg turned far more than in a rep: sitting down, a stride
             ov = min(lb.t_end, up.t_end) - max(lb.t_start, up.t_start)
+            if ov > 0.0:
+                net += lb.area * ov / (lb.t_end - lb.t_start)  # (deg turned under the rise)
             if ov > best_ov:
                 best, best_ov = lb, ov
         ll = self.T.last_lift
@@ -976,8 +978,11 @@ class RepDetector:
         c = _Candidate(ch, up, dn, t, lift_s, lower_s, rom)
         if self._in_swing(c):
             return
-        if best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c):
-            self.T.vote(best.sign, V_VOTE)  # (a slow sag after a posture change has no say)
+        if (best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c)
+                and net * best.sign > 0.0):
+            # (A slow sag after a posture change has no say, nor a wobble under most of the rise
+            # while the leg turned the other way over the whole of it: a single leg's sway.)
+            self.T.vote(best.sign, V_VOTE)
         self._fuse(t, c)
 
     def _in_swing(self, c: _Candidate) -> bool:

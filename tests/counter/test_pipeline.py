@@ -927,6 +927,26 @@ def test_a_re_rise_in_a_held_top_is_kept_when_the_lowering_returns_both() -> Non
     assert dn.area == 4.69
 
 
+def test_a_wobble_under_most_of_a_rise_does_not_vote_against_the_whole_turn() -> None:
+    """V's rise (10.0-11.0 s) lies mostly on a 0.5 deg wobble one way, while the leg turned 1 deg
+    net the other way under it (a single leg's sway around a rep). The lobe under most of the
+    rise used to vote for its sign as the lift's: on one leg those votes flipped the lift sign
+    back and forth within a set, and the tilt paired lowerings with lifts. It has no say now;
+    a rise whose lobe and net turn agree still votes."""
+    from counter import CounterConfig
+    from counter.detector import RepDetector, _Lobe
+
+    def lobe(sign: int, t0: float, t1: float, area: float, peak: float) -> _Lobe:
+        return _Lobe(sign, t0, t1, area, peak, 0.5 * (t0 + t1) * area, 0.0, 0.0, 0.0, 0.76 * abs(area) * peak)
+
+    up, top = lobe(1, 10.0, 11.0, 4.0, 7.5), lobe(-1, 11.5, 12.5, -4.0, 7.5)
+    for wobble, expected in ((-0.5, 0), (0.5, 1)):
+        det = RepDetector(CounterConfig())
+        det.T.recent = [lobe(1 if wobble > 0 else -1, 10.0, 10.7, wobble, 1.2), lobe(1, 10.7, 11.6, 4.5, 8.0)]
+        det._candidate(12.5, (up, top), "V")
+        assert det.T.lift_sign == expected
+
+
 def test_a_small_re_rise_in_a_held_top_keeps_the_lift() -> None:
     """A standing rep held 1.5 s at the top: the shank wobbles back a little and rises a little
     more (a recorded 7.8 cm raise turned 6.8 deg up, 0.6 back, 0.9 up, then 8.1 down). The
