@@ -929,10 +929,9 @@ def test_a_re_rise_in_a_held_top_is_kept_when_the_lowering_returns_both() -> Non
 
 def test_a_wobble_under_most_of_a_rise_does_not_vote_against_the_whole_turn() -> None:
     """V's rise (10.0-11.0 s) lies mostly on a 0.5 deg wobble one way, while the leg turned 1 deg
-    net the other way under it (a single leg's sway around a rep). The lobe under most of the
-    rise used to vote for its sign as the lift's: on one leg those votes flipped the lift sign
-    back and forth within a set, and the tilt paired lowerings with lifts. It has no say now;
-    a rise whose lobe and net turn agree still votes."""
+    net the other way under it (a sway around a rep). The lobe under most of the rise used to
+    vote for its sign as the lift's, so the tilt channel could read its lifts as lowerings. It
+    has no say now; a rise whose lobe and net turn agree still votes."""
     from counter import CounterConfig
     from counter.detector import RepDetector, _Lobe
 
