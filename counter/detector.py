@@ -135,7 +135,8 @@ V_ON_NOISE = 4.0           # ...and this many times the channel noise
 V_MIN_CM = 0.8             # smallest V top lobe worth counting
 T_END_FRACTION = 0.15      # a lobe ends below this share of its peak (or near the noise); a
 V_END_FRACTION = 0.1       # ...shank settles slowly after the heel is down, so T ends sooner
-RECENT_LOBES = 8           # a channel's last lobes the other channel looks at
+T_LATE_FRACTION = 0.4      # ...and below this share once past a min-jerk move's end (a slow settle)
+RECENT_LOBES = 12          # a channel's last lobes the other channel looks at (a rep and its tails' pieces)
 MERGE_GAP_S = 0.6          # same-sign lobes this close are one (a long hold splits a lowering)
 HOLD_MAX_S = 3.0           # longest gap from lift to lowering (a hold of 2.5 s, lobe tails cut)
 AREA_RATIO_MAX = 6.0       # a lowering turns back at most this many times the lift...
@@ -231,8 +232,10 @@ class _LobeTracker:
     the noise, add up to ``area_on``), from the last time the signal was near zero to the next
     time it is back near zero."""
 
-    def __init__(self, on_min: float, on_noise: float, end_fraction: float, area_on: float = math.inf):
+    def __init__(self, on_min: float, on_noise: float, end_fraction: float, area_on: float = math.inf,
+                 late_fraction: float = 0.0):
         self.on_min = on_min
+        self.late_fraction = late_fraction
         self.area_on = area_on
         self.on_noise = on_noise
         self.end_fraction = end_fraction
@@ -259,7 +262,13 @@ class _LobeTracker:
         done = None
         if sign != 0:
             xs = x * sign
-            if xs < near_zero or xs < self.end_fraction * self.peak:
+            late = False
+            if xs < self.late_fraction * self.peak:
+                # Past a min-jerk move's end (its centre plus half its duration, 1.875 A / peak)
+                # and well down from the peak: what follows is the shank settling, not the move.
+                a = self.area if self.area > 0.0 else -self.area
+                late = t > self.moment / self.area + 0.9375 * a / self.peak
+            if late or xs < near_zero or xs < self.end_fraction * self.peak:
                 # A strike near the start (in time or in travel: with no pause at the bottom
                 # the next lift's lobe can open before the impact) is the previous landing, one
                 # late in the travel is this one's; walking strikes the heel mid-swing.
@@ -314,8 +323,9 @@ class _Pairer:
     """
 
     def __init__(self, on_min: float, on_noise: float, end_fraction: float, area_min: float, top_mode: bool,
-                 lift_sign: int = 0, vote_max: float = math.inf, area_on: float = math.inf):
-        self.lobes = _LobeTracker(on_min, on_noise, end_fraction, area_on)
+                 lift_sign: int = 0, vote_max: float = math.inf, area_on: float = math.inf,
+                 late_fraction: float = 0.0):
+        self.lobes = _LobeTracker(on_min, on_noise, end_fraction, area_on, late_fraction)
         self.area_min = area_min
         self.vote_max = vote_max
         self.top_mode = top_mode
@@ -538,7 +548,7 @@ class RepDetector:
         self._corr_g = 0.0              # the bias's share of |a| in the present posture, g
         self._t_across = -math.inf      # when the leg last accelerated along the floor (a step)
         self.T = _Pairer(T_ON_DPS, T_ON_NOISE, T_END_FRACTION, T_MIN_DEG, top_mode=False,
-                         vote_max=ALONE_MAX_DEG, area_on=T_AREA_ON_DEG)
+                         vote_max=ALONE_MAX_DEG, area_on=T_AREA_ON_DEG, late_fraction=T_LATE_FRACTION)
         self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_END_FRACTION, V_MIN_CM, top_mode=True, lift_sign=1)
         self._recent: dict[str, list[float]] = {"T": [], "V": []}
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}

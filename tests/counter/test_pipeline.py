@@ -145,6 +145,19 @@ def test_an_impact_before_a_late_heel_down_estimate_is_the_landing(traces_dir: P
     assert rep.emitted_at_s - 26.97 <= 0.6
 
 
+@pytest.mark.parametrize("trace, heel_down_s", [("trace_024.csv", 160.96), ("trace_023.csv", 165.08)])
+def test_a_tilt_lowering_that_settles_slowly_is_reported_soon(traces_dir: Path, trace: str,
+                                                              heel_down_s: float) -> None:
+    """A standing rep lowered in 0.4 s (trace 24) and a leg-press rep lowered in 1.25 s (trace
+    23) whose shank goes on turning slowly after the heel is down: the tilt's lowering lobe
+    stayed open until the turn fell under 15 % of its peak, 0.7 and 1.0 s after heel-down, and
+    the reps were reported then. A lobe past a min-jerk move's end and under 40 % of its peak
+    ends there."""
+    reps = _reps(CalfCounter().run(read_trace(traces_dir / trace)))
+    rep = min(reps, key=lambda r: abs(r.end_s - heel_down_s))
+    assert rep.emitted_at_s - heel_down_s <= 0.5
+
+
 def _first_set_and_rep_ends(traces_dir: Path, name: str) -> tuple[dict, list[float]]:
     """A recording's first labelled set, and the end times (s) of every rep counted in it."""
     first = json.loads((traces_dir / f"{name}.labels.json").read_text())["sets"][0]

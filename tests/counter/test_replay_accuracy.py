@@ -113,11 +113,13 @@ def test_no_reps_while_walking(scored: dict) -> None:
 
 
 def test_reps_reported_soon_after_heel_down(scored: dict) -> None:
-    """Reps are reported within 0.5 s of the heel coming down. The few that are not (8 of 684
-    on the recordings) are reps whose tilt settles well after the heel is down, timed by it."""
+    """Reps are reported within 0.5 s of the heel coming down, 99 % of them. The few that are not
+    (6 of 684 on the recordings) are reps timed by a tilt that goes on turning after the heel is
+    down (a single leg's wobble) and reps only V timed that wait for a tilt that barely turns
+    back."""
     lat = [x for r in scored["results"] for x in r["latencies"]]
     lat.sort()
     assert lat[len(lat) // 2] <= 0.2
     assert lat[int(0.9 * len(lat))] <= 0.4
     late = sum(x > 0.5 for x in lat)
-    assert late <= 0.015 * len(lat), f"{late} of {len(lat)} reps reported over 0.5 s after heel down"
+    assert late <= 0.01 * len(lat), f"{late} of {len(lat)} reps reported over 0.5 s after heel down"
