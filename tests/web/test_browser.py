@@ -200,7 +200,9 @@ def test_controls_from_the_page(browser: Any, served: str, live: LiveSession, sc
     expect(page.get_by_test_id("reps")).to_have_text("2")
     page.locator("#btn-undo").click()
     expect(page.get_by_test_id("reps")).to_have_text("1")
-    page.locator("#exercise").select_option("seated")
+    # The select changes at once; the server's state only when its POST has been answered.
+    with page.expect_response(lambda r: r.url.endswith("/api/exercise")):
+        page.locator("#exercise").select_option("seated")
     expect(page.locator("#exercise")).to_have_value("seated")
     page.locator("#t-reps").fill("12")
     page.locator("#t-rest").fill("90")
