@@ -227,6 +227,13 @@ class _Lobe(NamedTuple):
     energy: float     # integral of x^2 dt (deg^2/s or cm^2/s)
 
 
+def _joined(a: _Lobe, b: _Lobe, area: float) -> _Lobe:
+    """Lobe ``a`` and the later lobe ``b`` of the same sign as one movement turning ``area`` in
+    all (what turned between them counts there; the moment and energy are the two lobes')."""
+    return _Lobe(a.sign, a.t_start, b.t_end, area, max(a.peak, b.peak), a.moment + b.moment,
+                 max(a.mid_shock, b.mid_shock), b.end_shock, max(a.lift_cms, b.lift_cms), a.energy + b.energy)
+
+
 class _LobeTracker:
     """Lobes of a velocity-like signal: runs of one sign that reach the on-level (or, clear of
     the noise, add up to ``area_on``), from the last time the signal was near zero to the next
@@ -252,6 +259,12 @@ class _LobeTracker:
         self.area_at_shock = 0.0
         self.aux = 0.0
 
+    def _past_move_end(self, t: float) -> bool:
+        """``t`` is past the end of a min-jerk move with the lobe so far (its centre plus half its
+        duration, 1.875 area / peak): what follows is the shank settling, not the move."""
+        a = self.area if self.area > 0.0 else -self.area
+        return t > self.moment / self.area + 0.9375 * a / self.peak
+
     def update(self, t: float, x: float, dt: float, k_noise: float, shock: float,
                aux: float = 0.0) -> _Lobe | None:
         """Feed one sample of the signal ``x``; returns the lobe that just ended, if any. The
@@ -262,13 +275,8 @@ class _LobeTracker:
         done = None
         if sign != 0:
             xs = x * sign
-            late = False
-            if xs < self.late_fraction * self.peak:
-                # Past a min-jerk move's end (its centre plus half its duration, 1.875 A / peak)
-                # and well down from the peak: what follows is the shank settling, not the move.
-                a = self.area if self.area > 0.0 else -self.area
-                late = t > self.moment / self.area + 0.9375 * a / self.peak
-            if late or xs < near_zero or xs < self.end_fraction * self.peak:
+            if (xs < near_zero or xs < self.end_fraction * self.peak
+                    or (xs < self.late_fraction * self.peak and self._past_move_end(t))):
                 # A strike near the start (in time or in travel: with no pause at the bottom
                 # the next lift's lobe can open before the impact) is the previous landing, one
                 # late in the travel is this one's; walking strikes the heel mid-swing.
@@ -362,10 +370,7 @@ class _Pairer:
             del rc[0]
         prev = self.last
         if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S:
-            lobe = _Lobe(lobe.sign, prev.t_start, lobe.t_end, prev.area + lobe.area, max(prev.peak, lobe.peak),
-                         prev.moment + lobe.moment,
-                         max(prev.mid_shock, lobe.mid_shock), lobe.end_shock, max(prev.lift_cms, lobe.lift_cms),
-                         prev.energy + lobe.energy)
+            lobe = _joined(prev, lobe, prev.area + lobe.area)
             if self.pending is prev:
                 self.pending = self.last = lobe
                 return None
@@ -422,9 +427,7 @@ class _Pairer:
         # it: keep the two, with what the leg turned between them, as one lift in reserve.
         self.alt = None
         if p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S:
-            self.alt = _Lobe(p.sign, p.t_start, lobe.t_end, p.area + self.between, max(p.peak, lobe.peak),
-                             p.moment + lobe.moment, max(p.mid_shock, lobe.mid_shock), lobe.end_shock,
-                             max(p.lift_cms, lobe.lift_cms), p.energy + lobe.energy)
+            self.alt = _joined(p, lobe, p.area + self.between)
         self.between = 0.0
         self.pending = lobe if self.lift_sign == 0 or lobe.sign == self.lift_sign else None
         return None
