@@ -1078,7 +1078,12 @@ class RepDetector:
         if p is None or ls == 0 or p.sign != ls:
             return None
         if usual_size and (typ == 0.0 or abs(p.area) < IN_SET_FRACTION * typ):
-            return None
+            # The heel rising more in the hold replaced the lift waiting: the two together
+            # (kept in reserve) may be the usual size.
+            a = self.T.alt
+            if a is None or a.t_end != p.t_end or typ == 0.0 or abs(a.area) < IN_SET_FRACTION * typ:
+                return None
+            return a
         return p
 
     def _heel_still_up(self, last: _Candidate, c: _Candidate) -> bool:
@@ -1298,7 +1303,8 @@ class RepDetector:
     def _tilt_still_up(self, t: float, c: _Candidate) -> bool:
         """A rep only V timed while the tilt channel's lift under it has not turned back yet:
         the heel is still up (V's top lobe ended in the hold), so wait for the tilt's lowering,
-        which retimes the rep: at most ``TILT_WAIT_S`` for it to start, then while it lasts."""
+        which retimes the rep: at most ``TILT_WAIT_S`` for it to start (from the end of the
+        lift, which may rise again in the hold), then while it lasts."""
         if "T" in c.seen:
             return False
         p, ls, lb = self._pending_lift(), self.T.lift_sign, self.T.lobes
@@ -1311,10 +1317,20 @@ class RepDetector:
             # of under a quarter of the lift is the heel sagging in the hold, not the lowering).
             return False
         if lb.sign == -ls or (lb.sign == 0 and lb.area * ls < 0.0):
-            # Turning back now (a slow lowering may not have reached the on-level yet): V's
-            # timing was right if it began before V's top lobe ended.
-            return lb.t_low > c.top_end and t - lb.t_low <= MAX_PHASE_S
-        return t - c.top_end <= TILT_WAIT_S
+            # Turning back now (a slow lowering may not have reached the on-level yet): if it
+            # began after V's top lobe ended, that lobe was in the hold.
+            if lb.t_low > c.top_end:
+                return t - lb.t_low <= MAX_PHASE_S
+            if abs(lb.area) * TILT_ONLY_RATIO_MAX >= abs(p.area):
+                return False
+        if p.t_start >= 0.5 * (c.start + c.top):
+            # A lift that began late in V's rise is not surely this rep's: wait briefly.
+            return t - c.top_end <= TILT_WAIT_S
+        if -ls * (self.T.between + lb.area) * TILT_ONLY_RATIO_MAX >= abs(p.area):
+            return False  # turned back, in pieces, more than a sag: V's timing was right
+        if lb.sign == ls and lb.t_low - p.t_end < HOLD_MAX_S and t - lb.t_low <= MAX_PHASE_S:
+            return True  # the heel rising again in the hold
+        return t - max(c.top_end, p.t_end) <= TILT_WAIT_S
 
     def _still_lowering(self, t: float, c: _Candidate) -> bool:
         """A rep only V timed, whose top lobe ended during a long hold: V sinking again soon

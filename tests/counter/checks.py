@@ -184,12 +184,17 @@ def _samples(check: str, csv: Path, seed: int) -> np.ndarray:
     return out
 
 
+def seed_of(trace: str) -> int:
+    """The noise, drop and jitter seed of a recording (``trace_009.csv``): fixed per file."""
+    return int(hashlib.sha1(trace.encode()).hexdigest()[:8], 16)
+
+
 def score_one(check: str, label_file: str) -> dict:
     """Count one (transformed) recording and score it: the scorer's per-trace result plus
     the reps counted during walking."""
     score = _scorer()
     lab = json.loads(Path(label_file).read_text())
-    seed = int(hashlib.sha1(lab["trace"].encode()).hexdigest()[:8], 16)
+    seed = seed_of(lab["trace"])
     a = _samples(check, TRACES / lab["trace"], seed)
     lab = _retimed(lab, _check(check)[1])
     events = list(CalfCounter().run(Sample(*r) for r in a.tolist()))

@@ -120,6 +120,37 @@ def test_a_sag_in_a_held_top_does_not_time_the_landing(traces_dir: Path) -> None
     assert "bouncing" in rep.flags
 
 
+def test_a_heel_rising_again_in_the_hold_is_still_up(traces_dir: Path) -> None:
+    """Standing, trace 22, the rep at 194.0-199.2 s: a 1.5 s hold in which the heel sags
+    0.3 deg, then rises another 1 deg (a quarter of the 3.7 deg lift: it replaces the lift
+    the tilt channel waits with, and the two are kept as one in reserve). The vertical channel
+    counts the rep in the hold. While the lift has not turned back, even after its re-rise
+    ends, the heel is still up: the rep waits, sees the landing's impact, and is flagged
+    bouncing (it was reported at 196.3 s, 2.8 s early, unflagged)."""
+    reps = _reps(CalfCounter().run(read_trace(traces_dir / "trace_022.csv")))
+    rep = min(reps, key=lambda r: abs(r.end_s - 199.17))
+    assert abs(rep.end_s - 199.17) < 0.3
+    assert 199.17 <= rep.emitted_at_s <= 199.17 + 0.5
+    assert "bouncing" in rep.flags
+
+
+def test_a_lowering_in_pieces_is_not_taken_for_a_sag(traces_dir: Path) -> None:
+    """Standing, trace 9 with 3 mg / 0.3 deg/s more noise, the rep at 137.8-141.8 s: the
+    vertical channel times it; the tilt turns back in pieces of 0.55 and 0.25 deg, each under
+    a quarter of the 2.5 deg lift, together over it. That is the lowering, so V's timing
+    stands and the rep is reported within 0.5 s of the heel coming down (taken each for a
+    sag, the rep waited into the next one's lift and was reported 0.9 s late)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import checks
+
+    raw = np.array(list(read_trace(traces_dir / "trace_009.csv")), dtype=float)
+    noisy = checks.CHECKS["noise3"][0](raw, checks.seed_of("trace_009.csv"))
+    reps = _reps(CalfCounter().run(Sample(*row) for row in noisy.tolist()))
+    rep = min(reps, key=lambda r: abs(r.end_s - 141.80))
+    assert abs(rep.end_s - 141.80) < 0.8
+    assert rep.emitted_at_s - 141.80 <= 0.5
+
+
 def test_a_slow_lowering_below_the_on_level_is_still_a_lowering(traces_dir: Path) -> None:
     """Standing, trace 22, the rep at 314.0-320.1 s: a 1.5 s hold, then a 3.2 s lowering that
     ends in a bounce. The vertical channel counts it in the hold; the rep then waits for the
