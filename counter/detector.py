@@ -61,7 +61,9 @@ tilt under it has lifted and not yet turned back, the rep waits for the tilt's l
 takes its timing. A rep is reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact
 at the landing marks it ``bouncing`` and ends it at the impact. An impact is a sample that
 stands out from its neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits
-the ground with 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth).
+the ground with 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth)
+plus what the rep's own smooth stop reads as at that sample interval (a neighbour 40 ms away at
+25 Hz sees a fast lowering's curvature).
 
 Per-sample work is O(1) and memory is fixed; the slow estimators run on sample time: gyro bias
 and stillness every ``SLOW_STEP_S``, gravity's direction and the accelerometer bias every
@@ -438,7 +440,7 @@ class _Candidate:
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
                  "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end",
-                 "counted", "tempo_s")
+                 "counted", "tempo_s", "lower_cms")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -458,6 +460,9 @@ class _Candidate:
         self.rom_deg = rom_deg
         self.bounce = False
         self.lift_cms = max(up.lift_cms, dn.lift_cms)
+        # Peak vertical speed of the lowering, cm/s: V's own lobe, or the most V read under
+        # the tilt's lobes (V lags the tilt, and a fast lowering's peak can fall after its lobe).
+        self.lower_cms = dn.peak if ch == "V" else self.lift_cms
         self.seen = {ch}
         self.report_at = 0.0
         self.extended = False  # (V only) its lowering came after a long hold
@@ -565,6 +570,7 @@ class RepDetector:
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
+        self._impact_g = 0.0  # the largest spike of the last impact
         self.signal = 0.0
         self.reset()
 
@@ -657,6 +663,10 @@ class RepDetector:
             if spike > imp:
                 imp = spike
             if spike >= SHOCK_BOUNCE_G:
+                if m[0] - self._t_impact > IMPACT_BEFORE_S:
+                    self._impact_g = spike
+                elif spike > self._impact_g:
+                    self._impact_g = spike
                 self._t_impact = m[0]
         self._impact = imp
 
@@ -1276,7 +1286,7 @@ class RepDetector:
         """A rep counted from V and not yet reported takes the tilt lobes' timing."""
         c.start, c.top, c.end, c.lobe_end = by.start, by.top, by.end, by.lobe_end
         c.lift_s, c.lower_s, c.hold_s, c.rom_deg, c.down = by.lift_s, by.lower_s, by.hold_s, by.rom_deg, by.down
-        c.tempo_s = by.tempo_s
+        c.tempo_s, c.lower_cms = by.tempo_s, by.lower_cms
         self._expect_landing(c)
 
     def _expect_landing(self, c: _Candidate) -> None:
@@ -1285,20 +1295,32 @@ class RepDetector:
         # lobe open is already past it). V's end is its own estimate.
         land = min(c.down, c.end + DOWN_AFTER_END * c.lower_s) if c.tilt_timed else c.end
         c.report_at = land + BOUNCE_WAIT_S
-        if self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top:
+        if (self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top
+                and self._impact_g >= self._bounce_g(c)):
             c.bounce = True
             c.end = c.report_at = self._t_impact  # the heel is down: nothing more to wait for
 
     def _settle(self, t: float) -> None:
         c = self._landing
         if c is not None:
-            if self._impact >= SHOCK_BOUNCE_G and self._t_impact > c.top + 0.1:
+            if self._impact >= self._bounce_g(c) and self._t_impact > c.top + 0.1:
                 c.bounce = True
                 c.end = self._t_impact
                 self._report(t)
             elif t >= c.report_at and not self._still_lowering(t, c) and not self._tilt_still_up(t, c):
                 self._report(t)
         self._expire(t)
+
+    def _bounce_g(self, c: _Candidate) -> float:
+        """The impact spike (g) that marks ``c``'s landing a bounce: SHOCK_BOUNCE_G above what
+        the leg's own smooth stop reads as. The stencil (half-width h s) sees a min-jerk
+        lowering of height A over T s as up to 180 A h^2 / T^4, or 96 v h^2 / T^3 from its
+        peak speed v: 0.5 g for 7 cm in 0.25 s sampled at 25 Hz (every such rep was flagged),
+        0.13 g at 50 Hz, 0.03 g at 100 Hz, next to nothing for a 1 s lowering."""
+        blur = _BLUR_T_S2 if c.tilt_timed else _BLUR_V_S2
+        lower_s = _unblur(c.tempo_s[1], blur)
+        h_s = self._k[7] * self._dt_key
+        return SHOCK_BOUNCE_G + 96.0 * 0.01 * c.lower_cms * h_s * h_s / (lower_s ** 3 * 9.80665)
 
     def _tilt_still_up(self, t: float, c: _Candidate) -> bool:
         """A rep only V timed while the tilt channel's lift under it has not turned back yet:

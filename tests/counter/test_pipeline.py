@@ -357,6 +357,29 @@ def test_bouncing_sets_count_at_25_hz(tilt_deg: float, lift_m: float, lift_s: fl
     assert len(reps) >= 7
 
 
+@pytest.mark.parametrize("rate_hz, tilt_deg, lift_m", [(25, 4.0, 0.07), (25, 1.2, 0.05), (50, 4.0, 0.07)])
+def test_a_fast_rep_landing_softly_is_not_bouncing_at_low_rates(rate_hz: int, tilt_deg: float,
+                                                                lift_m: float) -> None:
+    """Fast reps (up 0.3 s, down 0.25 s) with a soft landing and a 1 s pause. The impact
+    stencil's neighbours lie 40 ms away at 25 Hz (20 ms at 50 Hz), where a lowering that fast
+    still curves: its smooth stop read 0.3-0.5 g, over the bounce level, and all 8 were
+    flagged bouncing. The level now adds what the rep's own stop reads at that spacing."""
+    reps = _reps(CalfCounter().run(_chip_sampled_reps(rate_hz, 8, lift_s=0.3, hold_s=0.2, lower_s=0.25, pause_s=1.0,
+                                                      tilt_deg=tilt_deg, lift_m=lift_m)))
+    assert len(reps) == 8
+    assert not [r for r in reps if "bouncing" in r.flags]
+
+
+@pytest.mark.parametrize("rate_hz", [25, 50])
+def test_a_fast_rep_that_bounces_is_still_bouncing_at_low_rates(rate_hz: int) -> None:
+    """The same speed of rep with a heel impact at each landing but the last: the raised level
+    still flags them."""
+    reps = _reps(CalfCounter().run(_chip_sampled_reps(rate_hz, 8, bounce=True, lift_s=0.4, hold_s=0.5,
+                                                      lower_s=0.5, tilt_deg=4.0, lift_m=0.05)))
+    assert len(reps) == 8
+    assert sum("bouncing" in r.flags for r in reps) >= 6
+
+
 @pytest.mark.parametrize("rate_hz", [25, 50, 100, 200, 400])
 def test_counts_synthetic_reps_at_any_rate(rate_hz: int) -> None:
     events = list(CalfCounter().run(_synthetic_rep_samples(rate_hz, 8)))

@@ -102,8 +102,8 @@ def test_flag_floor(scored: dict) -> None:
     f = scored["summary"]["flags"]
     assert (f["too_fast"]["precision"] or 0) >= 0.95
     assert (f["too_fast"]["recall"] or 0) >= 0.95
-    assert (f["bouncing"]["precision"] or 0) >= 0.93
-    assert (f["bouncing"]["recall"] or 0) >= 0.85
+    assert (f["bouncing"]["precision"] or 0) >= 0.97
+    assert (f["bouncing"]["recall"] or 0) >= 0.88
 
 
 def test_no_reps_while_walking(scored: dict) -> None:
