@@ -440,7 +440,7 @@ class _Candidate:
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
                  "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end",
-                 "counted", "tempo_s", "lower_cms")
+                 "counted", "tempo_s", "lower_cms", "bounce_g")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -463,6 +463,7 @@ class _Candidate:
         # Peak vertical speed of the lowering, cm/s: V's own lobe, or the most V read under
         # the tilt's lobes (V lags the tilt, and a fast lowering's peak can fall after its lobe).
         self.lower_cms = dn.peak if ch == "V" else self.lift_cms
+        self.bounce_g = SHOCK_BOUNCE_G  # the impact that marks its landing a bounce (set when counted)
         self.seen = {ch}
         self.report_at = 0.0
         self.extended = False  # (V only) its lowering came after a long hold
@@ -663,6 +664,8 @@ class RepDetector:
             if spike > imp:
                 imp = spike
             if spike >= SHOCK_BOUNCE_G:
+                # Spikes this close are one landing ringing; its largest is what the landing
+                # test (which looks back as far) compares.
                 if m[0] - self._t_impact > IMPACT_BEFORE_S:
                     self._impact_g = spike
                 elif spike > self._impact_g:
@@ -1295,15 +1298,16 @@ class RepDetector:
         # lobe open is already past it). V's end is its own estimate.
         land = min(c.down, c.end + DOWN_AFTER_END * c.lower_s) if c.tilt_timed else c.end
         c.report_at = land + BOUNCE_WAIT_S
+        c.bounce_g = self._bounce_g(c)
         if (self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top
-                and self._impact_g >= self._bounce_g(c)):
+                and self._impact_g >= c.bounce_g):
             c.bounce = True
             c.end = c.report_at = self._t_impact  # the heel is down: nothing more to wait for
 
     def _settle(self, t: float) -> None:
         c = self._landing
         if c is not None:
-            if self._impact >= self._bounce_g(c) and self._t_impact > c.top + 0.1:
+            if self._impact >= c.bounce_g and self._t_impact > c.top + 0.1:
                 c.bounce = True
                 c.end = self._t_impact
                 self._report(t)
@@ -1318,7 +1322,7 @@ class RepDetector:
         peak speed v: 0.5 g for 7 cm in 0.25 s sampled at 25 Hz (every such rep was flagged),
         0.13 g at 50 Hz, 0.03 g at 100 Hz, next to nothing for a 1 s lowering."""
         blur = _BLUR_T_S2 if c.tilt_timed else _BLUR_V_S2
-        lower_s = _unblur(c.tempo_s[1], blur)
+        lower_s = max(_unblur(c.tempo_s[1], blur), MIN_PHASE_S)
         h_s = self._k[7] * self._dt_key
         return SHOCK_BOUNCE_G + 96.0 * 0.01 * c.lower_cms * h_s * h_s / (lower_s ** 3 * 9.80665)
 
