@@ -56,6 +56,7 @@ REPO = Path(__file__).resolve().parents[2]
 TRACES = Path(os.environ.get("CALFCOUNT_TRACES", REPO.parent / "shared" / "traces"))
 SCORER = REPO.parent / "shared" / "tools" / "score.py"
 CACHE = Path(os.environ.get("CALFCOUNT_CHECKS_CACHE", Path(tempfile.gettempdir()) / "calfcount-checks"))
+CACHE_VERSION = 2  # raised whenever a transform changes, so no stale recording is reused
 
 Transform = Callable[[np.ndarray, int], np.ndarray]
 
@@ -68,7 +69,10 @@ def _resample(rate_hz: float) -> Transform:
         if rate_hz < 1.0 / dt_old:  # coarser: each new sample averages its interval first
             w = max(1, int(round(1.0 / (rate_hz * dt_old))))
             kernel = np.ones(w) / w
-            vals = np.column_stack([np.convolve(a[:, j], kernel, mode="same") for j in range(1, 7)])
+            # Padded with the end values: zeros would halve the first and last samples (a 0.5 g
+            # step at the start that the counter took for a rise).
+            padded = np.pad(a[:, 1:7], ((w, w), (0, 0)), mode="edge")
+            vals = np.column_stack([np.convolve(padded[:, j], kernel, mode="same")[w:-w] for j in range(6)])
         else:
             vals = a[:, 1:7]
         cols = [np.interp(new_t, t, vals[:, j]) for j in range(6)]
@@ -168,7 +172,7 @@ def _check(name: str) -> tuple[Transform | None, float, bool]:
 
 def _samples(check: str, csv: Path, seed: int) -> np.ndarray:
     transform = _check(check)[0]
-    key = hashlib.sha1(f"{check}:{csv.name}:{csv.stat().st_size}:{seed}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"{CACHE_VERSION}:{check}:{csv.name}:{csv.stat().st_size}:{seed}".encode()).hexdigest()[:16]
     path = CACHE / f"{check}-{csv.stem}-{key}.npy"
     if transform is not None and path.exists():
         return np.load(path)

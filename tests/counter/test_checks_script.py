@@ -28,8 +28,11 @@ def test_resampled_at_the_new_rate_with_the_same_motion(recording: np.ndarray, r
     out = checks.CHECKS[f"rate{rate_hz}"][0](recording, 1)
     assert np.allclose(np.diff(out[:, 0]), 1.0 / rate_hz)
     assert abs(out[-1, 0] - recording[-1, 0]) <= 1.0 / rate_hz
-    # Averaged over its interval, a sample keeps the slow motion: gravity's mean is unchanged.
+    # Averaged over its interval, a sample keeps the slow motion: gravity's mean is unchanged,
+    # and so is the length of gravity at the first and last samples (no edge of zeros).
     assert np.allclose(out[:, 1:4].mean(axis=0), recording[:, 1:4].mean(axis=0), atol=2e-3)
+    for i in (0, -1):
+        assert abs(np.linalg.norm(out[i, 1:4]) - np.linalg.norm(recording[i, 1:4])) < 0.02
 
 
 def test_drops_jitter_and_noise_change_what_they_say(recording: np.ndarray) -> None:
