@@ -178,7 +178,8 @@ HOLD_S = 0.4               # wait this long for the other channel to confirm a V
 HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)...
 HOLD_BIG_T_S = 0.3         # ...or a tilt rep too big to count alone, which V must confirm
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
-V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering
+V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering,
+V_WAIT_MAX_S = 0.1         # ...or up to this much more for a slow one (V's leak ends it early)
 TILT_WAIT_S = 1.0          # a V rep whose tilt lift has not turned back waits this long for it
 DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering after its tilt lobe
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
@@ -227,6 +228,20 @@ class _Lobe(NamedTuple):
     end_shock: float  # shock envelope when the lobe ended, g
     lift_cms: float   # largest vertical speed during the lobe, cm/s (T lobes)
     energy: float     # integral of x^2 dt (deg^2/s or cm^2/s)
+
+
+def _v_landing_after_s(lower_s: float) -> float:
+    """How long after V's lowering lobe ends the heel is down, for a lowering whose lobe reads
+    ``lower_s`` (size over peak). V's leak is a high-pass, so a slow lowering's lobe ends early:
+    through V's low-pass and leak a min-jerk lowering of 2.5 s ends its lobe 0.64 s before the
+    heel is down (0.0726 x^2 + 0.277 x - 0.19 of tau, x = lower_s / tau: computed, within 12 ms
+    for 0.3-3.4 s). On the recordings drift lengthens V's lobes (3.1 s read for a 1.4 s
+    lowering), so that is an upper bound: the wait goes at most V_WAIT_MAX_S past
+    V_REMAIN of the lowering, which keeps a rep within the report delay."""
+    x = lower_s / TAU_VERT_S
+    leak_s = TAU_VERT_S * (0.0726 * x * x + 0.277 * x - 0.19)
+    base_s = V_REMAIN * lower_s
+    return max(base_s, min(leak_s, base_s + V_WAIT_MAX_S))
 
 
 def _joined(a: _Lobe, b: _Lobe, area: float) -> _Lobe:
@@ -726,7 +741,7 @@ class RepDetector:
             if c is not None and lobe.sign == -1 and self._lowering_of(c, lobe.t_start, lobe.area):
                 c.lobe_end = t
                 c.extended = True
-                c.end = t + V_REMAIN * c.lower_s
+                c.end = t + _v_landing_after_s(c.lower_s)
                 self._expect_landing(c)
             pair = self.V.feed(lobe)
             if pair is not None:
@@ -1281,7 +1296,7 @@ class RepDetector:
         self._slow_run[:] = [c] if c.ch == "T" else []
         if c.ch == "V":
             # V's top lobe ends on the way down: the heel lands a little later.
-            c.end = c.lobe_end + V_REMAIN * c.lower_s
+            c.end = c.lobe_end + _v_landing_after_s(c.lower_s)
         self._expect_landing(c)
         self._landing = c
 
