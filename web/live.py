@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -112,6 +113,10 @@ class LiveSession:
         self.rest_target_s = float(rest_target_s)
         self.store_error: str | None = None
         self.samples = 0
+        # Every snapshot is numbered, so a page can tell an old one from a new one: a POST's
+        # answer can arrive after the stream has already shown what happened next.
+        self._boot = secrets.token_hex(4)
+        self._seq = 0
         # A session left open by a crash or power cut is closed; everything it counted is kept.
         for sid in self.store.unfinished_sessions():
             self.store.close_interrupted(sid)
@@ -351,6 +356,7 @@ class LiveSession:
 
     def _snapshot_locked(self, with_plot: bool) -> dict[str, Any]:
         d = self.counter.snapshot()
+        self._seq += 1
         now_s = self._now()
         since_s = d.get("resting_since_s")
         resting = since_s is not None and not d.get("in_set")
@@ -371,6 +377,8 @@ class LiveSession:
             "carries": list(self._carries),
             "carry_target_s": self.carry_target_s,
             "store_error": self.store_error,
+            "seq": self._seq,
+            "boot": self._boot,
         })
         if with_plot:
             d["plot"] = list(self._plot)

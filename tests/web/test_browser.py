@@ -189,6 +189,31 @@ def test_a_target_being_typed_survives_a_rep_arriving(browser: Any, served: str,
     assert not page.errors
 
 
+def test_a_button_answer_overtaken_by_the_stream_is_not_shown(browser: Any, served: str, live: LiveSession,
+                                                              script: Any) -> None:
+    """The "Start set" answer is held back until two reps have come over the event stream. It
+    carries the state from before them (0 reps); shown last, it put the count back to 0 until
+    the next event. The page now drops a snapshot older than the one it shows."""
+    from playwright.sync_api import expect
+
+    page = _open(browser, served)
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # the set starts, two reps follow, and only then the answer
+        held.append((route, route.fetch()))
+        script.reps(2)
+
+    page.route("**/api/set/start", hold)
+    page.locator("#btn-set").click()
+    expect(page.get_by_test_id("reps")).to_have_text("2")
+    expect(page.get_by_test_id("controls")).to_have_attribute("aria-busy", "true")
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    expect(page.get_by_test_id("controls")).to_have_attribute("aria-busy", "false")
+    expect(page.get_by_test_id("reps")).to_have_text("2")
+    assert not page.errors
+
+
 def test_controls_from_the_page(browser: Any, served: str, live: LiveSession, script: Any) -> None:
     from playwright.sync_api import expect
 

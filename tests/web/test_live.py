@@ -185,3 +185,14 @@ def test_close_ends_the_set_and_the_session(tmp_path: Any, make_script: Any) -> 
 def test_feed_accepts_plain_samples(live: LiveSession) -> None:
     assert live.feed(Sample(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)) == ()
     assert live.snapshot()["t_s"] == 0.0
+
+
+def test_snapshots_are_numbered_in_the_order_they_were_taken(live: LiveSession, script: Any) -> None:
+    """A button's answer and the event stream each carry a snapshot; the page keeps the newer
+    one, so each later snapshot has a higher number, and a restarted counter a new boot."""
+    first = live.snapshot()
+    live.start_set()
+    script.reps(1)
+    second = live.snapshot()
+    assert second["seq"] > first["seq"] and second["boot"] == first["boot"]
+    assert LiveSession().snapshot()["boot"] != first["boot"]

@@ -31,6 +31,9 @@
 
   function render(s) {
     if (!s) return;
+    // Snapshots are numbered by the counter (afresh when it restarts): one older than the one
+    // shown is stale, e.g. a button's answer that the event stream overtook with the rep after.
+    if (state && s.boot === state.boot && s.seq < state.seq) return;
     state = s; stateAt = performance.now();
     if (Array.isArray(s.plot)) plot = s.plot.slice();
     const inSet = s.in_set;
@@ -244,7 +247,19 @@
     return true;
   }
 
+  const controls = $("controls");
+  let inFlight = 0;  // requests sent from the controls and not yet answered (aria-busy)
+  function busy(delta) {
+    inFlight += delta;
+    controls.setAttribute("aria-busy", inFlight > 0 ? "true" : "false");
+  }
+
   async function post(path, body, retried) {
+    busy(+1);
+    try { return await send(path, body, retried); } finally { busy(-1); }
+  }
+
+  async function send(path, body, retried) {
     const headers = { "X-CSRF-Token": csrf, "Content-Type": "application/json" };
     if (pinField) headers["X-PIN"] = pinField.value;
     $("msg").textContent = "";
@@ -252,7 +267,7 @@
       const r = await fetch(path, { method: "POST", headers, body: body ? JSON.stringify(body) : "" });
       const d = await r.json();
       if (r.status === 403 && !retried && /CSRF/.test(d.message || "") && await refreshToken()) {
-        return post(path, body, true);
+        return send(path, body, true);
       }
       if (!r.ok) { $("msg").textContent = d.message || ("error " + r.status); return false; }
       render(d.state);
