@@ -586,6 +586,7 @@ class RepDetector:
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
+        self._t_started = -math.inf  # the first sample's time, or the first after a gap
         self._impact_g = 0.0  # the largest spike of the last impact
         self.signal = 0.0
         self.reset()
@@ -968,6 +969,7 @@ class RepDetector:
         self.reset()
         t, ax, ay, az, gx, gy, gz = s
         self._t_prev = t
+        self._t_started = t
         self._lp = (ax, ay, az, ax, ay, az)
         self._vert = (math.sqrt(ax * ax + ay * ay + az * az), 0.0, 0.0, -math.inf)
         if self._still_s == 0.0:
@@ -980,6 +982,10 @@ class RepDetector:
             return  # a heel strike in the middle of the movement: a step
         if self._t_across >= up.t_start:
             return  # the leg was carried along the floor: a step
+        if up.t_start <= self._t_started:
+            # Under way at the first sample (or the first after a gap): its start was not seen,
+            # and before the gyro offset is learned that "turn" is mostly the offset itself.
+            return
         # Min-jerk: a move of size A over T seconds peaks at 1.875 A / T.
         lift_s = 1.875 * abs(up.area) / up.peak
         lower_s = 1.875 * abs(dn.area) / dn.peak

@@ -151,6 +151,21 @@ def test_a_lowering_in_pieces_is_not_taken_for_a_sag(traces_dir: Path) -> None:
     assert rep.emitted_at_s - 141.80 <= 0.5
 
 
+def test_a_turn_under_way_at_the_first_sample_is_no_lift(traces_dir: Path) -> None:
+    """Standing, trace 7 averaged to 25 Hz: until the leg first keeps still the gyro offset
+    reads as a turn, and from the first sample to 7.3 s it added up to 12 deg; the first
+    rep's lift turned it back by a quarter of that, the most a tilt rep alone may, and a rep
+    0-8.6 s was counted before the set began at 7.2 s. A lobe already under way when the
+    counter starts is not a lift: its start was never seen."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import checks
+
+    raw = np.array(list(read_trace(traces_dir / "trace_007.csv")), dtype=float)
+    coarse = checks.CHECKS["rate25"][0](raw, checks.seed_of("trace_007.csv"))
+    reps = _reps(CalfCounter().run(Sample(*row) for row in coarse.tolist()))
+    assert reps and reps[0].start_s > 5.0  # (V sees the first lift begin at 6.8 s)
+
+
 def test_a_slow_lowering_below_the_on_level_is_still_a_lowering(traces_dir: Path) -> None:
     """Standing, trace 22, the rep at 314.0-320.1 s: a 1.5 s hold, then a 3.2 s lowering that
     ends in a bounce. The vertical channel counts it in the hold; the rep then waits for the
