@@ -1368,13 +1368,11 @@ class RepDetector:
             # began after V's top lobe ended, that lobe was in the hold.
             if lb.t_low > c.top_end:
                 return t - lb.t_low <= MAX_PHASE_S
-            if abs(lb.area) * TILT_ONLY_RATIO_MAX >= abs(p.area):
-                return False
+        if -ls * (self.T.between + lb.area) * TILT_ONLY_RATIO_MAX >= abs(p.area):
+            return False  # turned back, in pieces, more than a sag: V's timing was right
         if p.t_start >= 0.5 * (c.start + c.top):
             # A lift that began late in V's rise is not surely this rep's: wait briefly.
             return t - c.top_end <= TILT_WAIT_S
-        if -ls * (self.T.between + lb.area) * TILT_ONLY_RATIO_MAX >= abs(p.area):
-            return False  # turned back, in pieces, more than a sag: V's timing was right
         if lb.sign == ls and lb.t_low - p.t_end < HOLD_MAX_S and t - lb.t_low <= MAX_PHASE_S:
             return True  # the heel rising again in the hold
         return t - max(c.top_end, p.t_end) <= TILT_WAIT_S
