@@ -715,7 +715,14 @@ class RepDetector:
         else:
             dm = mag_g - rest_g
             if -REST_BAND_G < dm < REST_BAND_G:
-                rest_g += k_rest * dm
+                since = t - self._t_started
+                if since < TAU_REST_G_S:
+                    # The level started from the first reading (noise alone puts that 5-10 mg
+                    # off, read as cm/s of speed for seconds): until the follower's memory is
+                    # that long, the mean of the readings since then is the better estimate.
+                    rest_g += dt / since * dm
+                else:
+                    rest_g += k_rest * dm
                 t_rest_ok = t
             elif t - t_rest_ok > REST_SNAP_S:
                 rest_g = mag_g
@@ -759,6 +766,12 @@ class RepDetector:
         """The accelerometer bias learned so far (g, sensor axes): only its part along the
         directions the leg has turned through between rests, the part that matters."""
         return self._abias
+
+    @property
+    def vertical_speed_cms(self) -> float:
+        """The leg's vertical speed as the vertical channel reads it (cm/s, up positive; leaky,
+        zero while a heel strike rings)."""
+        return self._vert[1]
 
     @property
     def phase(self) -> str:
@@ -971,7 +984,8 @@ class RepDetector:
         self._t_prev = t
         self._t_started = t
         self._lp = (ax, ay, az, ax, ay, az)
-        self._vert = (math.sqrt(ax * ax + ay * ay + az * az), 0.0, 0.0, -math.inf)
+        # (Less the accelerometer bias's share, as |a| is read: after a gap it is known.)
+        self._vert = (math.sqrt(ax * ax + ay * ay + az * az) - self._corr_g, 0.0, 0.0, -math.inf)
         if self._still_s == 0.0:
             self._rate = (gx, gy, gz)
         self._still = self._rate + (ax, ay, az)

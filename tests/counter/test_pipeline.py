@@ -678,6 +678,53 @@ def test_slow_instep_raises_count_through_a_biased_chip(rate_hz: int, hold_s: fl
     assert len(_reps(CalfCounter().run(_instep_reps_through_a_chip(rate_hz, 3, 2.0, hold_s, 2.5)))) == 8
 
 
+def test_a_gap_does_not_start_the_vertical_channel_off_its_rest() -> None:
+    """After a gap the vertical channel restarts from the next reading of |a|. It read that one
+    without taking off the learned accelerometer bias's share, as every other reading is taken,
+    and followed the rest slowly from it: V rose 2-3 cm/s at the bias's 5 mg share. Now the
+    share is taken off and the rest is the mean of the readings since the gap."""
+    first = _instep_reps_through_a_chip(100, 1, 2.0, 0.5, 2.5)
+    t0 = first[-1].t_s + 0.6
+    again = [Sample(s.t_s + t0, *s[1:]) for s in first[:int(4.0 * 100)]]  # (the leg at rest)
+    d = RepDetector(CounterConfig())
+    for s in first:
+        d.update(s)
+    assert abs(d._corr_g) > 0.004  # (the learned bias reads in |a| in this posture)
+    speeds = []
+    for s in again:
+        d.update(s)
+        speeds.append(abs(d.vertical_speed_cms))
+    assert max(speeds) < 1.5
+
+
+def test_the_vertical_rest_starts_from_the_mean_reading() -> None:
+    """|a| at rest starts from the first reading, which the accelerometer's noise alone puts a
+    few mg off; a user who sways never keeps still long enough to reset it, and the error
+    read as up to 6 cm/s of vertical speed for seconds (standing, trace 10 retimed 0.8x: its
+    first rep lost). The mean of the readings so far is the estimate until the rest follower's
+    memory is as long."""
+    rng = np.random.default_rng(3)
+    rest_g = 1.03
+    d = RepDetector(CounterConfig())
+    d.update(Sample(0.0, 0.0, 0.0, rest_g - 0.01, 0.0, 0.0, 0.0))  # (a noisy first reading)
+    speeds = []
+    for i in range(1, 500):
+        az = rest_g + rng.normal(scale=0.003)
+        d.update(Sample(i * 0.01, 0.0, 0.0, az, *rng.normal(scale=1.5, size=3)))  # (sway: never still)
+        speeds.append(abs(d.vertical_speed_cms))
+    assert max(speeds) < 2.0
+
+
+def test_the_first_rep_of_a_set_before_the_leg_keeps_still_counts(traces_dir: Path) -> None:
+    """Standing, trace 10 retimed 0.8x: the set starts 8.7 s in, before the leg has kept still
+    long enough to reset the vertical channel's rest; its first rep (8.7-12.0 s) is counted."""
+    labels = json.loads((traces_dir / "trace_010.labels.json").read_text())
+    samples = _tempo_module().stretch(list(read_trace(traces_dir / "trace_010.csv")), 0.8, seed=1)
+    reps = _reps(CalfCounter().run(samples))
+    first_end_s = labels["sets"][0]["reps"][0]["end_s"] * 0.8
+    assert abs(reps[0].end_s - first_end_s) < 0.5
+
+
 @pytest.mark.parametrize("rate_hz", [25, 100, 400])
 def test_leg_swings_like_first_strides_are_not_reps(rate_hz: int) -> None:
     """Before any rep the size of one is unknown: a shank swinging 40 deg forward and back in
