@@ -167,7 +167,10 @@ ALONE_UNSETTLED_MIN_DEG = 2.5  # ...(this with no quiet second before it: sway s
 ALIKE_MIN = 0.8            # ...or, after a quiet leg, within this...
 ALIKE_MAX = 1.25           # ...and this share of the session's usual tilt (a leg press turns
 ALIKE_QUIET_S = 1.0        # ...the shank 1-1.5 deg: a new set of such reps starts like the last)
-ALONE_MAX_DEG = 15.0       # ...and neither turn more than this (a stride, a sit-down)
+ALONE_MAX_DEG = 15.0       # ...and neither turn more than this (a stride, a sit-down); V is
+                           # blind through a turn this big (the accelerometer bias turns too)
+ONE_MOVE_SPAN = 2.0        # a lobe spanning more than this many times its min-jerk duration is
+                           # more than one movement (a drift joined to it)
 T_LIFT_CMS = 0.7           # a tilt-only rep must still lift the leg this fast (a lean does not)
 T_LIFT_NOISE = 4.0         # ...in a set, a slow seated raise may rise slower: 4x V's noise...
 T_LIFT_MIN_CMS = 0.3       # ...but at least this...
@@ -455,7 +458,7 @@ class _Candidate:
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
                  "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end",
-                 "counted", "tempo_s", "lower_cms", "bounce_g")
+                 "counted", "tempo_s", "lower_cms", "bounce_g", "blind")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -483,6 +486,7 @@ class _Candidate:
         self.report_at = 0.0
         self.extended = False  # (V only) its lowering came after a long hold
         self.counted = False
+        self.blind = False  # (V only) the foot turned too far under it for V to see the lift
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
@@ -519,6 +523,14 @@ def _mj_duration(lobe: _Lobe) -> float:
     """A lobe's duration (s) as a min-jerk move's: its speed profile squared integrates to
     MJ_ENERGY x peak^2 x duration."""
     return lobe.energy / (MJ_ENERGY * lobe.peak * lobe.peak)
+
+
+def _one_move(lobe: _Lobe) -> bool:
+    """A lobe shaped like one movement of a phase: no slower than MAX_PHASE_S, and spanning at
+    most ONE_MOVE_SPAN times that (a gyro offset not yet learned adds a turn of 1-5 deg/s
+    that runs on for seconds, alone or joined to a rep's)."""
+    d = _mj_duration(lobe)
+    return d <= MAX_PHASE_S and lobe.t_end - lobe.t_start <= ONE_MOVE_SPAN * d
 
 
 def _unleak(speed_cms: float, phase_s: float) -> float:
@@ -1026,9 +1038,17 @@ class RepDetector:
         # V knows up from down: the tilt lobe under V's rise is a lift.
         best, best_ov, net = None, 0.0, 0.0
         turn_max = self._turn_max_seen_by_both()
+        blind = False
         for lb in self.T.recent:
             if lb.t_end > up.t_start and lb.t_start < dn.t_end and abs(lb.area) > turn_max:
                 return  # the leg turned far more than in a rep: sitting down, a stride
+            if (not blind and lb.t_end > up.t_start - TAU_VERT_S and lb.t_start < dn.t_end
+                    and abs(lb.area) > ALONE_MAX_DEG and _one_move(lb)):
+                # The foot turned far under V's view (or within its memory before it): a chip's
+                # accelerometer bias turns with it and reads as vertical acceleration (27 mg
+                # over a 45 deg pitch: ~15 cm/s^2, as much as the lift itself). V says nothing
+                # here: no vote on the lift, no rep of its own, only a confirmation of the tilt's.
+                blind = True
             ov = min(lb.t_end, up.t_end) - max(lb.t_start, up.t_start)
             if ov > 0.0:
                 net += lb.area * ov / (lb.t_end - lb.t_start)  # (deg turned under the rise)
@@ -1037,9 +1057,10 @@ class RepDetector:
         ll = self.T.last_lift
         rom = abs(ll.area) if ll is not None and ll.t_end > up.t_start - 0.5 and ll.t_start < dn.t_end else 0.0
         c = _Candidate(ch, up, dn, t, lift_s, lower_s, rom)
+        c.blind = blind
         if self._in_swing(c):
             return
-        if (best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c)
+        if (not blind and best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c)
                 and net * best.sign > 0.0):
             # (A slow sag after a posture change has no say, nor a wobble under most of the rise
             # while the leg turned the other way over the whole of it: a single leg's sway.)
@@ -1084,7 +1105,7 @@ class RepDetector:
                 self._learn(aw[0])
                 self._count(t, c)
                 return
-        if self._fits_set(c):
+        if not c.blind and self._fits_set(c):
             self._count(t, c)
             return
         if h is not None:
@@ -1215,6 +1236,8 @@ class RepDetector:
         if not force and t - h.t < wait:
             return
         self._held = None
+        if h.blind:
+            return
         if self._alone_ok(h):
             self._count(t, h)
         elif h.ch == "V" and self._tilt_agrees(h):
@@ -1299,6 +1322,8 @@ class RepDetector:
         return self._returns(c) and not self._oversized(c) and self._lift_speed(c) >= T_LIFT_CMS
 
     def _learn(self, c: _Candidate) -> None:
+        if c.blind:
+            return  # (its size is the bias's, not the lift's)
         rp = self._recent[c.ch]
         rp.append(c.size)
         if len(rp) > 5:
