@@ -1332,6 +1332,15 @@ class RepDetector:
 
     def _count(self, t: float, c: _Candidate) -> None:
         """Counted; reported once the heel is down (an impact there marks a bounce)."""
+        b = self._big
+        if b is not None and c.ch == "T" and c.size > ALONE_MAX_DEG and b is not c:
+            # A big tilt rep V confirmed, after one alike that nothing confirmed: that one was
+            # the set's first, as if the two had counted as alike (the first of an instep set
+            # often waits for V in vain: V's view of it is all the bias turning).
+            self._big = None
+            if (BIG_GAP_S <= c.start - b.lobe_end <= SET_GAP_S and _alike(c, b, 1.0 / BIG_ALIKE, BIG_TEMPO)
+                    and (self._last is None or not b.same_rep(self._last))):
+                self._count(t, b)
         if self._landing is not None:
             self._report(t)
         self._last = c

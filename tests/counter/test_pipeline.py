@@ -691,6 +691,19 @@ def test_instep_raises_count_through_any_biased_chip(rate_hz: int, lift_s: float
     assert counts == [8, 8, 8, 8]
 
 
+@pytest.mark.parametrize("rate_hz", [25, 100])
+def test_the_first_big_tilt_rep_counts_when_v_confirms_the_second(rate_hz: int) -> None:
+    """Slow bouncing raises on the instep, 30 deg of pitch, through a biased chip: the first rep
+    waits for V in vain (V is blind through such a turn) and is kept as one half of two alike;
+    the second is confirmed by V. The first is counted then too."""
+    counts = []
+    for seed in (1, 2, 5):
+        samples = _through_a_chip(_chip_sampled_reps(rate_hz, 8, lift_s=2.0, hold_s=1.5, lower_s=2.5, tilt_deg=30.0,
+                                                     lift_m=0.05, bounce=True), seed)
+        counts.append(len(_reps(CalfCounter().run(samples))))
+    assert counts == [8, 8, 8]
+
+
 def test_a_gap_does_not_start_the_vertical_channel_off_its_rest() -> None:
     """After a gap the vertical channel restarts from the next reading of |a|. It read that one
     without taking off the learned accelerometer bias's share, as every other reading is taken,
