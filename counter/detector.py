@@ -368,6 +368,7 @@ class _Pairer:
         self.rest_votes_from = math.inf  # rests vote from then on: once the gyro offset is learned
         self.between = 0.0               # deg turned since the pending lift
         self.alt: _Lobe | None = None    # the pending lift with the one before it, in reserve
+        self.t_started = -math.inf       # the first sample's time, or the first after a gap
 
     def vote(self, sign: int, weight: float = 1.0) -> None:
         """Evidence that lobes of ``sign`` are lifts."""
@@ -449,7 +450,12 @@ class _Pairer:
         if p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S:
             self.alt = _joined(p, lobe, p.area + self.between)
         self.between = 0.0
-        self.pending = lobe if self.lift_sign == 0 or lobe.sign == self.lift_sign else None
+        # (A lobe already under way at the first sample is no lift: its start was never seen,
+        # and before the gyro offset is learned it is mostly the offset. Waiting as a lift, it
+        # took the first rep's lift for its lowering and paired every lowering after with the
+        # next rep's lift.)
+        self.pending = (lobe if (self.lift_sign == 0 or lobe.sign == self.lift_sign)
+                        and lobe.t_start > self.t_started else None)
         return None
 
 
@@ -994,7 +1000,7 @@ class RepDetector:
         self.reset()
         t, ax, ay, az, gx, gy, gz = s
         self._t_prev = t
-        self._t_started = t
+        self._t_started = self.T.t_started = self.V.t_started = t
         self._lp = (ax, ay, az, ax, ay, az)
         # (Less the accelerometer bias's share, as |a| is read: after a gap it is known.)
         self._vert = (math.sqrt(ax * ax + ay * ay + az * az) - self._corr_g, 0.0, 0.0, -math.inf)
