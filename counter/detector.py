@@ -511,12 +511,13 @@ class _Candidate:
         return ov >= 0.5 * min(a - self.start, b - other.start)
 
 
-def _alike(a: _Candidate, b: _Candidate, size_ratio: float, tempo_ratio: float) -> bool:
-    """Two reps whose sizes are within ``size_ratio`` of each other, and lifts and lowerings
-    within ``tempo_ratio``."""
+def _alike(a: _Candidate, b: _Candidate, size_ratio: float, tempo_ratio: float, swing: bool = False) -> bool:
+    """Two reps whose sizes (or with ``swing``, their larger lobes) are within ``size_ratio``
+    of each other, and lifts and lowerings within ``tempo_ratio``."""
     def within(x: float, y: float, k: float) -> bool:
         return y / k <= x <= y * k
-    return (within(a.size, b.size, size_ratio) and within(a.lift_s, b.lift_s, tempo_ratio)
+    sa, sb = (max(a.size, a.top_size), max(b.size, b.top_size)) if swing else (a.size, b.size)
+    return (within(sa, sb, size_ratio) and within(a.lift_s, b.lift_s, tempo_ratio)
             and within(a.lower_s, b.lower_s, tempo_ratio))
 
 
@@ -1292,7 +1293,7 @@ class RepDetector:
         self._big = c
         if p is None or not BIG_GAP_S <= c.start - p.lobe_end <= SET_GAP_S:
             return
-        if not _alike(c, p, 1.0 / BIG_ALIKE, BIG_TEMPO):
+        if not _alike(c, p, 1.0 / BIG_ALIKE, BIG_TEMPO, swing=True):
             return
         self._big = None
         if self._last is None or not p.same_rep(self._last):
@@ -1344,7 +1345,7 @@ class RepDetector:
             # the set's first, as if the two had counted as alike (the first of an instep set
             # often waits for V in vain: V's view of it is all the bias turning).
             self._big = None
-            if (BIG_GAP_S <= c.start - b.lobe_end <= SET_GAP_S and _alike(c, b, 1.0 / BIG_ALIKE, BIG_TEMPO)
+            if (BIG_GAP_S <= c.start - b.lobe_end <= SET_GAP_S and _alike(c, b, 1.0 / BIG_ALIKE, BIG_TEMPO, swing=True)
                     and (self._last is None or not b.same_rep(self._last))):
                 self._count(t, b)
         if self._landing is not None:
