@@ -167,6 +167,8 @@ ALONE_UNSETTLED_MIN_DEG = 2.5  # ...(this with no quiet second before it: sway s
 ALIKE_MIN = 0.8            # ...or, after a quiet leg, within this...
 ALIKE_MAX = 1.25           # ...and this share of the session's usual tilt (a leg press turns
 ALIKE_QUIET_S = 1.0        # ...the shank 1-1.5 deg: a new set of such reps starts like the last)
+QUIET_MAX_DEG = 0.3        # ...(a lobe under this leaves the leg quiet: a noisy gyro crossing the
+                           # on-level makes 0.02-0.2 deg ones; sway swings 1-2 deg)
 ALONE_MAX_DEG = 15.0       # ...and neither turn more than this (a stride, a sit-down); V is
                            # blind through a turn this big (the accelerometer bias turns too)
 ONE_MOVE_SPAN = 2.0        # a lobe spanning more than this many times its min-jerk duration is
@@ -1219,8 +1221,10 @@ class RepDetector:
         return c.top_size >= ALONE_MIN_CM and self._lift_then_top(c)
 
     def _quiet_before(self, c: _Candidate) -> bool:
-        """The tilt channel made no lobe for ALIKE_QUIET_S before ``c`` started."""
-        before = max((lb.t_end for lb in self.T.recent if lb.t_end <= c.start), default=-math.inf)
+        """The tilt channel made no lobe of QUIET_MAX_DEG or more for ALIKE_QUIET_S before
+        ``c`` started (smaller ones are the gyro's noise crossing the on-level)."""
+        before = max((lb.t_end for lb in self.T.recent if lb.t_end <= c.start and abs(lb.area) >= QUIET_MAX_DEG),
+                     default=-math.inf)
         return c.start - before >= ALIKE_QUIET_S
 
     @staticmethod
