@@ -371,6 +371,7 @@ class _Pairer:
         self.between = 0.0               # deg turned since the pending lift
         self.alt: _Lobe | None = None    # the pending lift with the one before it, in reserve
         self.t_started = -math.inf       # the first sample's time, or the first after a gap
+        self.vote_min = 0.0  # a first movement after a rest this small says nothing (T: half the usual rep)
 
     def vote(self, sign: int, weight: float = 1.0) -> None:
         """Evidence that lobes of ``sign`` are lifts."""
@@ -414,7 +415,7 @@ class _Pairer:
             return None
         if not self.fixed_sign and abs(lobe.area) <= self.vote_max:
             # (strides and sit-downs say nothing about reps)
-            if after_rest and lobe.t_start >= self.rest_votes_from:
+            if after_rest and lobe.t_start >= self.rest_votes_from and abs(lobe.area) >= self.vote_min:
                 # After a rest the leg is at the bottom: the first movement is a lift.
                 self.vote(lobe.sign)
             if lobe.end_shock >= SHOCK_STRIKE_G:
@@ -1340,6 +1341,8 @@ class RepDetector:
         if len(rp) > 5:
             del rp[0]
         self._typical[c.ch] = sorted(rp)[len(rp) // 2] if len(rp) >= 2 else 0.0
+        if c.ch == "T":
+            self.T.vote_min = IN_SET_FRACTION * self._typical["T"]
 
     def _count(self, t: float, c: _Candidate) -> None:
         """Counted; reported once the heel is down (an impact there marks a bounce)."""

@@ -183,6 +183,25 @@ def test_the_gyros_noise_leaves_a_leg_quiet(traces_dir: Path) -> None:
     assert len(_in_set(second, ends)) >= 9
 
 
+def test_a_small_movement_after_a_rest_does_not_vote_the_lift(traces_dir: Path) -> None:
+    """Standing, trace 16 retimed 1.6x slower: 3 s before its second set a 0.9 deg turn after a
+    rest voted that its sign is a lift, against the 5 deg reps before it, and the whole set was
+    paired lowering-then-next-lift (its count came out right, 4 of its 11 reps a phase late).
+    A first movement after a rest under half the usual rep says nothing about the lift."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import checks
+
+    labels = json.loads((traces_dir / "trace_016.labels.json").read_text())
+    raw = np.array(list(read_trace(traces_dir / "trace_016.csv")), dtype=float)
+    slow = checks.CHECKS["slow1.6"][0](raw, checks.seed_of("trace_016.csv"))
+    ends = [r.end_s for r in _reps(CalfCounter().run(Sample(*row) for row in slow.tolist()))]
+    second = labels["sets"][1]
+    true_ends = [r["end_s"] * 1.6 for r in second["reps"]]
+    in_set = [e for e in ends if second["start_s"] * 1.6 - 2.0 <= e <= second["end_s"] * 1.6 + 2.0]
+    assert len(in_set) == len(true_ends) == 11
+    assert sum(any(abs(e - te) <= 0.8 for te in true_ends) for e in in_set) >= 10
+
+
 def test_a_slow_lowering_below_the_on_level_is_still_a_lowering(traces_dir: Path) -> None:
     """Standing, trace 22, the rep at 314.0-320.1 s: a 1.5 s hold, then a 3.2 s lowering that
     ends in a bounce. The vertical channel counts it in the hold; the rep then waits for the
