@@ -151,18 +151,24 @@ def test_a_lowering_in_pieces_is_not_taken_for_a_sag(traces_dir: Path) -> None:
     assert rep.emitted_at_s - 141.80 <= 0.5
 
 
+def _reps_through_check(traces_dir: Path, check: str, trace: str) -> list[RepEvent]:
+    """The reps counted on a recording as one of ``tests/counter/checks.py``'s checks changes
+    it (resampled, retimed, noisier), with that check's seed."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import checks
+
+    raw = np.array(list(read_trace(traces_dir / f"{trace}.csv")), dtype=float)
+    changed = checks.CHECKS[check][0](raw, checks.seed_of(f"{trace}.csv"))
+    return _reps(CalfCounter().run(Sample(*row) for row in changed.tolist()))
+
+
 def test_a_turn_under_way_at_the_first_sample_is_no_lift(traces_dir: Path) -> None:
     """Standing, trace 7 averaged to 25 Hz: until the leg first keeps still the gyro offset
     reads as a turn, and from the first sample to 7.3 s it added up to 12 deg; the first
     rep's lift turned it back by a quarter of that, the most a tilt rep alone may, and a rep
     0-8.6 s was counted before the set began at 7.2 s. A lobe already under way when the
     counter starts is not a lift: its start was never seen."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import checks
-
-    raw = np.array(list(read_trace(traces_dir / "trace_007.csv")), dtype=float)
-    coarse = checks.CHECKS["rate25"][0](raw, checks.seed_of("trace_007.csv"))
-    reps = _reps(CalfCounter().run(Sample(*row) for row in coarse.tolist()))
+    reps = _reps_through_check(traces_dir, "rate25", "trace_007")
     assert reps and reps[0].start_s > 5.0  # (V sees the first lift begin at 6.8 s)
 
 
@@ -171,13 +177,8 @@ def test_the_gyros_noise_leaves_a_leg_quiet(traces_dir: Path) -> None:
     shank ~1 deg, and such a rep alone counts after a quiet second. The noisy gyro crossing
     the on-level made 0.02-0.2 deg lobes that broke every quiet second: 2 of 12 reps were
     counted. Lobes that small leave the leg quiet."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import checks
-
     labels = json.loads((traces_dir / "trace_023.labels.json").read_text())
-    raw = np.array(list(read_trace(traces_dir / "trace_023.csv")), dtype=float)
-    noisy = checks.CHECKS["noise5"][0](raw, checks.seed_of("trace_023.csv"))
-    ends = [r.end_s for r in _reps(CalfCounter().run(Sample(*row) for row in noisy.tolist()))]
+    ends = [r.end_s for r in _reps_through_check(traces_dir, "noise5", "trace_023")]
     second = labels["sets"][1]
     assert len(second["reps"]) == 12
     assert len(_in_set(second, ends)) >= 9
@@ -188,13 +189,8 @@ def test_a_small_movement_after_a_rest_does_not_vote_the_lift(traces_dir: Path) 
     rest voted that its sign is a lift, against the 5 deg reps before it, and the whole set was
     paired lowering-then-next-lift (its count came out right, 4 of its 11 reps a phase late).
     A first movement after a rest under half the usual rep says nothing about the lift."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import checks
-
     labels = json.loads((traces_dir / "trace_016.labels.json").read_text())
-    raw = np.array(list(read_trace(traces_dir / "trace_016.csv")), dtype=float)
-    slow = checks.CHECKS["slow1.6"][0](raw, checks.seed_of("trace_016.csv"))
-    ends = [r.end_s for r in _reps(CalfCounter().run(Sample(*row) for row in slow.tolist()))]
+    ends = [r.end_s for r in _reps_through_check(traces_dir, "slow1.6", "trace_016")]
     second = labels["sets"][1]
     true_ends = [r["end_s"] * 1.6 for r in second["reps"]]
     in_set = [e for e in ends if second["start_s"] * 1.6 - 2.0 <= e <= second["end_s"] * 1.6 + 2.0]
