@@ -383,7 +383,15 @@ class _Pairer:
                 # What read as lowerings were lifts: the last movement, if it now reads as a
                 # lift, is the one waiting for its lowering (else the rep under way is lost).
                 last = self.last
-                self.pending = last if last is not None and last.sign == self.lift_sign else None
+                self.pending = (last if last is not None and last.sign == self.lift_sign
+                                and self._may_lift(last) else None)
+
+    def _may_lift(self, lobe: _Lobe) -> bool:
+        """A lobe already under way at the first sample (or the first after a gap) is no lift:
+        its start was never seen, and before the gyro offset is learned it is mostly the
+        offset. (Waiting as a lift, it took the first rep's lift for its lowering and paired
+        every lowering after with the next rep's lift.)"""
+        return lobe.t_start > self.t_started
 
     def feed(self, lobe: _Lobe) -> tuple[_Lobe, _Lobe] | None:
         # Raw lobes, and enough of them that a lift's tail of small lobes does not push the lift
@@ -409,7 +417,7 @@ class _Pairer:
         if self.lift_sign != 0 and lobe.sign == self.lift_sign:
             self.last_lift = lobe
             if self.top_mode:
-                self.pending = lobe
+                self.pending = lobe if self._may_lift(lobe) else None
                 return None
         if abs(lobe.area) < self.area_min:
             return None
@@ -424,7 +432,7 @@ class _Pairer:
         p = self.pending
         if self.top_mode:
             if lobe.sign == self.lift_sign:
-                self.pending = lobe
+                self.pending = lobe if self._may_lift(lobe) else None
             elif p is not None and lobe.t_start - p.t_end <= HOLD_MAX_S:
                 self.pending = None
                 return p, lobe
@@ -453,12 +461,8 @@ class _Pairer:
         if p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S:
             self.alt = _joined(p, lobe, p.area + self.between)
         self.between = 0.0
-        # (A lobe already under way at the first sample is no lift: its start was never seen,
-        # and before the gyro offset is learned it is mostly the offset. Waiting as a lift, it
-        # took the first rep's lift for its lowering and paired every lowering after with the
-        # next rep's lift.)
         self.pending = (lobe if (self.lift_sign == 0 or lobe.sign == self.lift_sign)
-                        and lobe.t_start > self.t_started else None)
+                        and self._may_lift(lobe) else None)
         return None
 
 
@@ -522,6 +526,13 @@ def _alike(a: _Candidate, b: _Candidate, size_ratio: float, tempo_ratio: float, 
     sa, sb = (max(a.size, a.top_size), max(b.size, b.top_size)) if swing else (a.size, b.size)
     return (within(sa, sb, size_ratio) and within(a.lift_s, b.lift_s, tempo_ratio)
             and within(a.lower_s, b.lower_s, tempo_ratio))
+
+
+def _big_pair(p: _Candidate, c: _Candidate) -> bool:
+    """``c`` follows the big tilt rep ``p`` as the second of two alike (by their larger lobes: a
+    first lift can read short), the leg resting between them (a stride's tilts follow each
+    other without a pause)."""
+    return BIG_GAP_S <= c.start - p.lobe_end <= SET_GAP_S and _alike(c, p, 1.0 / BIG_ALIKE, BIG_TEMPO, swing=True)
 
 
 def _half_within(lobe: _Lobe, t0: float, t1: float) -> bool:
@@ -1018,10 +1029,6 @@ class RepDetector:
             return  # a heel strike in the middle of the movement: a step
         if self._t_across >= up.t_start:
             return  # the leg was carried along the floor: a step
-        if up.t_start <= self._t_started:
-            # Under way at the first sample (or the first after a gap): its start was not seen,
-            # and before the gyro offset is learned that "turn" is mostly the offset itself.
-            return
         # Min-jerk: a move of size A over T seconds peaks at 1.875 A / T.
         lift_s = 1.875 * abs(up.area) / up.peak
         lower_s = 1.875 * abs(dn.area) / dn.peak
@@ -1296,9 +1303,7 @@ class RepDetector:
         stride's tilts follow each other without a pause), starts a set, and both count."""
         p = self._big
         self._big = c
-        if p is None or not BIG_GAP_S <= c.start - p.lobe_end <= SET_GAP_S:
-            return
-        if not _alike(c, p, 1.0 / BIG_ALIKE, BIG_TEMPO, swing=True):
+        if p is None or not _big_pair(p, c):
             return
         self._big = None
         if self._last is None or not p.same_rep(self._last):
@@ -1352,8 +1357,7 @@ class RepDetector:
             # the set's first, as if the two had counted as alike (the first of an instep set
             # often waits for V in vain: V's view of it is all the bias turning).
             self._big = None
-            if (BIG_GAP_S <= c.start - b.lobe_end <= SET_GAP_S and _alike(c, b, 1.0 / BIG_ALIKE, BIG_TEMPO, swing=True)
-                    and (self._last is None or not b.same_rep(self._last))):
+            if _big_pair(b, c) and (self._last is None or not b.same_rep(self._last)):
                 self._count(t, b)
         if self._landing is not None:
             self._report(t)
