@@ -618,7 +618,8 @@ def test_a_set_before_the_leg_ever_keeps_still_counts(traces_dir: Path) -> None:
     """Standing, trace 10, retimed to a 0.8x quicker tempo: the leg first keeps still long
     enough to learn the gyro offset at 59 s, after the first set. The offset learned from
     gravity lets that set count within one rep (it was 8 short: the tilt channel read the
-    offset as one long turn)."""
+    offset as one long turn). Its first rep (8.7-12.0 s) is counted too: until then the
+    vertical channel's rest was one noisy reading, not the mean of those since."""
     labels = json.loads((traces_dir / "trace_010.labels.json").read_text())
     tempo = _tempo_module()
     samples = tempo.stretch(list(read_trace(traces_dir / "trace_010.csv")), 0.8, seed=1)
@@ -626,6 +627,7 @@ def test_a_set_before_the_leg_ever_keeps_still_counts(traces_dir: Path) -> None:
     for start_s, end_s, n in tempo.stretch_sets(labels["sets"], 0.8):
         counted = sum(start_s - 2.0 <= r.end_s <= end_s + 2.0 for r in reps)
         assert abs(counted - n) <= 1, (start_s, counted, n)
+    assert abs(reps[0].end_s - labels["sets"][0]["reps"][0]["end_s"] * 0.8) < 0.5
 
 
 @pytest.mark.parametrize("rate_hz", [25, 100, 400])
@@ -770,7 +772,7 @@ def test_a_gap_does_not_start_the_vertical_channel_off_its_rest() -> None:
     d = RepDetector(CounterConfig())
     for s in first:
         d.update(s)
-    assert abs(d._corr_g) > 0.004  # (the learned bias reads in |a| in this posture)
+    assert float(np.linalg.norm(d.accel_bias_g)) > 0.004  # (learned from the foot's turns)
     speeds = []
     for s in again:
         d.update(s)
@@ -794,16 +796,6 @@ def test_the_vertical_rest_starts_from_the_mean_reading() -> None:
         d.update(Sample(i * 0.01, 0.0, 0.0, az, *rng.normal(scale=1.5, size=3)))  # (sway: never still)
         speeds.append(abs(d.vertical_speed_cms))
     assert max(speeds) < 2.0
-
-
-def test_the_first_rep_of_a_set_before_the_leg_keeps_still_counts(traces_dir: Path) -> None:
-    """Standing, trace 10 retimed 0.8x: the set starts 8.7 s in, before the leg has kept still
-    long enough to reset the vertical channel's rest; its first rep (8.7-12.0 s) is counted."""
-    labels = json.loads((traces_dir / "trace_010.labels.json").read_text())
-    samples = _tempo_module().stretch(list(read_trace(traces_dir / "trace_010.csv")), 0.8, seed=1)
-    reps = _reps(CalfCounter().run(samples))
-    first_end_s = labels["sets"][0]["reps"][0]["end_s"] * 0.8
-    assert abs(reps[0].end_s - first_end_s) < 0.5
 
 
 @pytest.mark.parametrize("rate_hz", [25, 100, 400])
