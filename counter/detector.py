@@ -163,7 +163,7 @@ IN_SET_FRACTION = 0.5      # in a set, a rep seen by one channel counts from thi
 MAX_VS_TYPICAL = 3.5       # ...to this many times the usual size in that channel (a rep both
 BOTH_FLOOR_DEG = 10.0      # ...see may always turn this far: the shank turns 1-6 deg in a rep)
 ALONE_MIN_DEG = 2.0        # outside a set, a tilt-only rep must be at least this...
-ALONE_UNSETTLED_MIN_DEG = 2.5  # ...(this with no quiet second before it: sway swings 1-2 deg)...
+ALONE_UNSETTLED_MIN_DEG = 2.5  # ...(this, back within RETURN_CLOSE, with no quiet second before it)...
 ALIKE_MIN = 0.8            # ...or, after a quiet leg, within this...
 ALIKE_MAX = 1.25           # ...and this share of the session's usual tilt (a leg press turns
 ALIKE_QUIET_S = 1.0        # ...the shank 1-1.5 deg: a new set of such reps starts like the last)
@@ -499,7 +499,7 @@ class _Candidate:
         self.report_at = 0.0
         self.extended = False  # (V only) its lowering came after a long hold
         self.counted = False
-        self.blind = False  # (V only) the foot turned too far under it for V to see the lift
+        self.blind = False  # (V only) V could not see the lift: the foot turned too far, or V's rest was unknown
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
@@ -526,6 +526,13 @@ def _alike(a: _Candidate, b: _Candidate, size_ratio: float, tempo_ratio: float, 
     sa, sb = (max(a.size, a.top_size), max(b.size, b.top_size)) if swing else (a.size, b.size)
     return (within(sa, sb, size_ratio) and within(a.lift_s, b.lift_s, tempo_ratio)
             and within(a.lower_s, b.lower_s, tempo_ratio))
+
+
+def _level(x: float, y: float, z: float, g: tuple[float, float, float]) -> tuple[float, float, float]:
+    """(x, y, z) less its part along the unit vector ``g`` (zero: unchanged)."""
+    gx, gy, gz = g
+    k = x * gx + y * gy + z * gz
+    return x - k * gx, y - k * gy, z - k * gz
 
 
 def _big_pair(p: _Candidate, c: _Candidate) -> bool:
@@ -870,6 +877,12 @@ class RepDetector:
         self._grav_dt += dt
         if self._grav_dt >= GRAVITY_STEP_S:
             self._gravity(t, wx, wy, wz, x2, y2, z2, a_g, still)
+        level = self._still_s < BIAS_KNOWN_S
+        if level:
+            # Until the leg has kept still, gravity has shown only the gyro offset's part across
+            # it: the part along it, a few deg/s about the vertical, adds up to tens of degrees
+            # and would own the axis. Every calf raise turns the leg about a level axis.
+            px, py, pz = _level(px, py, pz, self._gdir)
         pn2 = px * px + py * py + pz * pz
         if pn2 > _ANGLE_CLIP_DEG2:
             q = ANGLE_CLIP_DEG / math.sqrt(pn2)  # a sit-down or a stride must not own the axis
@@ -889,6 +902,8 @@ class RepDetector:
         nx = cxx * ux + cxy * uy + cxz * uz
         ny = cxy * ux + cyy * uy + cyz * uz
         nz = cxz * ux + cyz * uy + czz * uz
+        if level:
+            nx, ny, nz = _level(nx, ny, nz, self._gdir)
         nn = math.sqrt(nx * nx + ny * ny + nz * nz)
         if nn > 0.0:
             ux, uy, uz = nx / nn, ny / nn, nz / nn
@@ -1074,10 +1089,13 @@ class RepDetector:
         ll = self.T.last_lift
         rom = abs(ll.area) if ll is not None and ll.t_end > up.t_start - 0.5 and ll.t_start < dn.t_end else 0.0
         c = _Candidate(ch, up, dn, t, lift_s, lower_s, rom)
-        c.blind = blind
+        # V's rest is the mean of its first TAU_REST_G_S of readings: a rise centred in them
+        # rose on that estimate's error (through a noisy chip, a 3 cm "rep" before the set, or
+        # a 1 cm one whose vote on a 0.3 deg wobble of gyro noise set the lift's sign wrong).
+        c.blind = blind or up.moment / up.area < self._t_started + TAU_REST_G_S
         if self._in_swing(c):
             return
-        if (not blind and best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c)
+        if (not c.blind and best is not None and best_ov > 0.5 * (up.t_end - up.t_start) and self._lift_then_top(c)
                 and net * best.sign > 0.0):
             # (A slow sag after a posture change has no say, nor a wobble under most of the rise
             # while the leg turned the other way over the whole of it: a single leg's sway.)
@@ -1220,8 +1238,15 @@ class RepDetector:
             # Out of a leg that has not kept still (no set under way, no quiet second before
             # it), a steady sway's 1-2 deg swings pair as reps: such a rep must turn further.
             settled = self._set_under_way(c) or self._quiet_before(c)
-            if ((ALONE_MIN_DEG if settled else ALONE_UNSETTLED_MIN_DEG) <= c.size
-                    and self._swing(c) <= ALONE_MAX_DEG):
+            if settled:
+                if ALONE_MIN_DEG <= c.size and self._swing(c) <= ALONE_MAX_DEG:
+                    return True
+            elif (ALONE_UNSETTLED_MIN_DEG <= c.size and self._swing(c) <= ALONE_MAX_DEG
+                  and c.size / RETURN_CLOSE <= c.top_size <= RETURN_CLOSE * c.size):
+                # ...and come back about as far as it went: a gyro offset not yet learned to
+                # the last 0.2 deg/s (a leg that never kept still) drifts a sway's or a weight
+                # shift's turn one way, 2.8 deg up and 1.2 deg back; a rep's heel comes down
+                # where it started.
                 return True
             typ = self._typical["T"]
             return (typ > 0.0 and ALIKE_MIN * typ <= c.size and self._swing(c) <= ALIKE_MAX * typ

@@ -172,6 +172,29 @@ def test_a_turn_under_way_at_the_first_sample_is_no_lift(traces_dir: Path) -> No
     assert reps and reps[0].start_s > 5.0  # (V sees the first lift begin at 6.8 s)
 
 
+def test_the_axis_is_level_until_the_leg_keeps_still(traces_dir: Path) -> None:
+    """Standing, trace 7 retimed 0.8x: sway, faster by as much, never let the leg keep still
+    before the first set. Gravity shows only the part of the gyro offset across it; the part
+    along it (~4 deg/s here) added up to 28 deg about the vertical, owned the axis, and the
+    tilt channel saw none of the first set's reps: V alone merged two of them into one and the
+    set came out one short. Every calf raise turns the leg about a level axis: until the offset is known, the axis
+    is learned from the level part of the turn."""
+    labels = json.loads((traces_dir / "trace_007.labels.json").read_text())
+    ends = [r.end_s / 0.8 for r in _reps_through_check(traces_dir, "fast0.8", "trace_007")]
+    first = labels["sets"][0]
+    assert len(_in_set(first, ends)) == len(first["reps"]) == 18
+
+
+def test_a_weight_shift_out_of_an_unsettled_leg_is_no_rep(traces_dir: Path) -> None:
+    """Single leg, trace 21: a minute after the last set a weight shift (326-332 s) turned the
+    shank 5.2 deg one way and 3.9 deg back, out of a leg that had not kept still, and counted
+    alone as a fourth set of one rep. Out of such a leg a tilt rep alone must come back about
+    as far as it went: a rep's heel comes down where it started."""
+    reps = _reps(CalfCounter().run(read_trace(traces_dir / "trace_021.csv")))
+    assert not [r for r in reps if 326.0 <= r.end_s <= 333.0]
+    assert {r.set for r in reps} == {1, 2, 3}
+
+
 def test_the_gyros_noise_leaves_a_leg_quiet(traces_dir: Path) -> None:
     """Leg press, trace 23 with 5 mg / 0.5 deg/s more noise: its second set's reps turn the
     shank ~1 deg, and such a rep alone counts after a quiet second. The noisy gyro crossing
@@ -751,6 +774,22 @@ def test_a_turn_under_way_at_the_first_sample_does_not_wait_as_a_lift(seed: int)
     x[:, 1:4] += rng.normal(scale=0.004, size=(len(x), 3))
     x[:, 4:7] += rng.normal(scale=0.15, size=(len(x), 3))
     assert len(_reps(CalfCounter().run(Sample(*row) for row in x.tolist()))) == 8
+
+
+def test_a_rise_in_the_vertical_channels_first_seconds_is_no_rep() -> None:
+    """Instep raises from 5 s in, through a noisy chip: the vertical channel's rest is the mean
+    of its first 2 s of readings, and its error read as a 3.4 cm rise from the first sample to
+    3.6 s and a fall until the first lift, counted as a rep before the set began (9 of 8). A
+    rise centred in those 2 s says nothing: no rep of its own, no vote on the lift."""
+    samples = _through_a_chip(_chip_sampled_reps(50, 8, lift_s=1.5, hold_s=0.0, lower_s=2.0, tilt_deg=50.0,
+                                                 lift_m=0.05), 3)
+    x = np.array(samples, dtype=float)
+    rng = np.random.default_rng(3)
+    x[:, 1:4] += rng.normal(scale=0.004, size=(len(x), 3))
+    x[:, 4:7] += rng.normal(scale=0.15, size=(len(x), 3))
+    reps = _reps(CalfCounter().run(Sample(*row) for row in x.tolist()))
+    assert len(reps) == 8
+    assert reps[0].start_s > 4.5
 
 
 def test_a_first_big_tilt_rep_with_its_lift_cut_short_is_alike_the_next() -> None:
