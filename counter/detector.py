@@ -217,6 +217,10 @@ _BLUR_T_S2 = BLUR_SCALE * TAU_GYRO_S ** 2       # T: the gyro EMA
 _BLUR_V_S2 = BLUR_SCALE * 2 * TAU_LP_S ** 2     # V: two accelerometer EMAs
 _RAD = math.pi / 180.0
 _STILL_DPS2 = STILL_DPS * STILL_DPS
+# Times compared with a step or a duration are allowed this much rounding: sums of 0.02 s
+# read 0.0399999... and timestamps near 1.7e9 s (a Unix clock) are 0.24 us apart, so a step
+# was taken a sample early or late depending on how far the timestamps were from zero.
+_STEP_EPS_S = 1e-6
 _STILL_G2 = STILL_G * STILL_G
 _STEP_ACROSS_G2 = STEP_ACROSS_G * STEP_ACROSS_G
 _ANGLE_CLIP_DEG2 = ANGLE_CLIP_DEG * ANGLE_CLIP_DEG
@@ -401,7 +405,7 @@ class _Pairer:
         if len(rc) > RECENT_LOBES:
             del rc[0]
         prev = self.last
-        if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S:
+        if prev is not None and prev.sign == lobe.sign and lobe.t_start - prev.t_end < MERGE_GAP_S - _STEP_EPS_S:
             lobe = _joined(prev, lobe, prev.area + lobe.area)
             if self.pending is prev:
                 self.pending = self.last = lobe
@@ -411,7 +415,7 @@ class _Pairer:
                 # the lift's sign is unknown any lobe may be one, and it was counted twice).
                 self.paired = self.last = lobe
                 return None
-        after_rest = prev is None or lobe.t_start - prev.t_end >= REST_BEFORE_LIFT_S
+        after_rest = prev is None or lobe.t_start - prev.t_end >= REST_BEFORE_LIFT_S - _STEP_EPS_S
         self.last = lobe
         self.between += lobe.area
         if self.lift_sign != 0 and lobe.sign == self.lift_sign:
@@ -433,11 +437,11 @@ class _Pairer:
         if self.top_mode:
             if lobe.sign == self.lift_sign:
                 self.pending = lobe if self._may_lift(lobe) else None
-            elif p is not None and lobe.t_start - p.t_end <= HOLD_MAX_S:
+            elif p is not None and lobe.t_start - p.t_end <= HOLD_MAX_S + _STEP_EPS_S:
                 self.pending = None
                 return p, lobe
             return None
-        if (p is not None and lobe.sign == -p.sign and lobe.t_start - p.t_end <= HOLD_MAX_S
+        if (p is not None and lobe.sign == -p.sign and lobe.t_start - p.t_end <= HOLD_MAX_S + _STEP_EPS_S
                 and (self.lift_sign == 0 or p.sign == self.lift_sign)):
             r = abs(lobe.area) / abs(p.area)
             a = self.alt
@@ -452,13 +456,15 @@ class _Pairer:
                 return p, lobe
             if r < 1.0 / TILT_ONLY_RATIO_MAX:
                 return None  # a wobble while the heel is up: still waiting for the lowering
-        if (p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S
+        if (p is not None and lobe.sign == p.sign == self.lift_sign
+                and lobe.t_start - p.t_end <= HOLD_MAX_S + _STEP_EPS_S
                 and abs(lobe.area) * TILT_ONLY_RATIO_MAX < abs(p.area)):
             return None  # the heel rising a little more in a held top: still the same lift
         # A lift that replaces the one waiting (too big to be its re-rise) may yet be part of
         # it: keep the two, with what the leg turned between them, as one lift in reserve.
         self.alt = None
-        if p is not None and lobe.sign == p.sign == self.lift_sign and lobe.t_start - p.t_end <= HOLD_MAX_S:
+        if (p is not None and lobe.sign == p.sign == self.lift_sign
+                and lobe.t_start - p.t_end <= HOLD_MAX_S + _STEP_EPS_S):
             self.alt = _joined(p, lobe, p.area + self.between)
         self.between = 0.0
         self.pending = (lobe if (self.lift_sign == 0 or lobe.sign == self.lift_sign)
@@ -539,7 +545,8 @@ def _big_pair(p: _Candidate, c: _Candidate) -> bool:
     """``c`` follows the big tilt rep ``p`` as the second of two alike (by their larger lobes: a
     first lift can read short), the leg resting between them (a stride's tilts follow each
     other without a pause)."""
-    return BIG_GAP_S <= c.start - p.lobe_end <= SET_GAP_S and _alike(c, p, 1.0 / BIG_ALIKE, BIG_TEMPO, swing=True)
+    return (BIG_GAP_S - _STEP_EPS_S <= c.start - p.lobe_end <= SET_GAP_S + _STEP_EPS_S
+            and _alike(c, p, 1.0 / BIG_ALIKE, BIG_TEMPO, swing=True))
 
 
 def _half_within(lobe: _Lobe, t0: float, t1: float) -> bool:
@@ -722,7 +729,7 @@ class RepDetector:
             if spike >= SHOCK_BOUNCE_G:
                 # Spikes this close are one landing ringing; its largest is what the landing
                 # test (which looks back as far) compares.
-                if m[0] - self._t_impact > IMPACT_BEFORE_S:
+                if m[0] - self._t_impact > IMPACT_BEFORE_S + _STEP_EPS_S:
                     self._impact_g = spike
                 elif spike > self._impact_g:
                     self._impact_g = spike
@@ -744,19 +751,19 @@ class RepDetector:
         # with an impact spike stops the leg, else such a rep's V was zeroed all through it.
         rest_g, v, t_rest_ok, t_stop = self._vert
         if shock > stop_g and imp >= STOP_SPIKE_G:
-            if v > 0.0 and t - t_stop >= STOP_HOLD_S and self._landing is not None:
+            if v > 0.0 and t - t_stop >= STOP_HOLD_S - _STEP_EPS_S and self._landing is not None:
                 # The heel strike a counted rep was waiting for stops a leg coming down, never
                 # one going up: speed still rising then is the rest level's error (a leaky
                 # integral of it settles at error x TAU_VERT_S).
                 rest_g += v / (980.665 * TAU_VERT_S)
             t_stop = t
-        if t - t_stop < STOP_HOLD_S:
+        if t - t_stop < STOP_HOLD_S - _STEP_EPS_S:
             v = 0.0
         else:
             dm = mag_g - rest_g
             if -REST_BAND_G < dm < REST_BAND_G:
                 since = t - self._t_started
-                if since < TAU_REST_G_S:
+                if since < TAU_REST_G_S - _STEP_EPS_S:
                     # The level started from the first reading (noise alone puts that 5-10 mg
                     # off, read as cm/s of speed for seconds): until the follower's memory is
                     # that long, the mean of the readings since then is the better estimate.
@@ -764,7 +771,7 @@ class RepDetector:
                 else:
                     rest_g += k_rest * dm
                 t_rest_ok = t
-            elif t - t_rest_ok > REST_SNAP_S:
+            elif t - t_rest_ok > REST_SNAP_S + _STEP_EPS_S:
                 rest_g = mag_g
                 v = 0.0
                 t_rest_ok = t
@@ -773,7 +780,7 @@ class RepDetector:
         self._vert = (rest_g, v, t_rest_ok, t_stop)
 
         self._slow_dt += dt
-        if self._slow_dt >= SLOW_STEP_S:
+        if self._slow_dt >= SLOW_STEP_S - _STEP_EPS_S:
             self._slow(t, wx, wy, wz, w, x2, y2, z2, a_g, shock)
 
         if self._landing is not None or self._held is not None:
@@ -854,10 +861,10 @@ class RepDetector:
             ex, ey, ez = x2 - qx, y2 - qy, z2 - qz
             if ex * ex + ey * ey + ez * ez > _STILL_G2:
                 self._t_moved = t
-        still = t - self._t_moved > STILL_FOR_S
+        still = t - self._t_moved > STILL_FOR_S + _STEP_EPS_S
         if still:
             self._still_s += dt
-            if self._still_s >= BIAS_KNOWN_S and self.T.rest_votes_from == math.inf:
+            if self._still_s >= BIAS_KNOWN_S - _STEP_EPS_S and self.T.rest_votes_from == math.inf:
                 # Until then the tilt channel's first "movement" is the chip's gyro offset, which
                 # says nothing about which way a lift turns.
                 self.T.rest_votes_from = t
@@ -866,7 +873,7 @@ class RepDetector:
                 # quarter-second mean |a| is its rest.
                 t_stop = self._vert[3]
                 self._vert = (math.sqrt(qx * qx + qy * qy + qz * qz) - self._corr_g, 0.0, t, t_stop)
-            kb = k_bias if self._still_s > BIAS_SETTLED_S else k_bias_fast
+            kb = k_bias if self._still_s > BIAS_SETTLED_S + _STEP_EPS_S else k_bias_fast
             bx, by, bz = self._bias
             self._bias = (bx + kb * (rx - bx), by + kb * (ry - by), bz + kb * (rz - bz))
 
@@ -875,9 +882,9 @@ class RepDetector:
         px = px * d_angle + wx * dt; py = py * d_angle + wy * dt; pz = pz * d_angle + wz * dt
         self._angle = (px, py, pz)
         self._grav_dt += dt
-        if self._grav_dt >= GRAVITY_STEP_S:
+        if self._grav_dt >= GRAVITY_STEP_S - _STEP_EPS_S:
             self._gravity(t, wx, wy, wz, x2, y2, z2, a_g, still)
-        level = self._still_s < BIAS_KNOWN_S
+        level = self._still_s < BIAS_KNOWN_S - _STEP_EPS_S
         if level:
             # Until the leg has kept still, gravity has shown only the gyro offset's part across
             # it: the part along it, a few deg/s about the vertical, adds up to tens of degrees
@@ -888,7 +895,7 @@ class RepDetector:
             q = ANGLE_CLIP_DEG / math.sqrt(pn2)  # a sit-down or a stride must not own the axis
             px, py, pz = px * q, py * q, pz * q
         self._axis_dt += dt
-        if self._axis_dt < AXIS_STEP_S:
+        if self._axis_dt < AXIS_STEP_S - _STEP_EPS_S:
             return
         # The axis has a 20 s memory: the covariance of the clipped angle is sampled and the
         # power iteration stepped every AXIS_STEP_S, which is plenty and costs a fifth.
@@ -952,7 +959,7 @@ class RepDetector:
             gx += q * cx; gy += q * cy; gz += q * cz
             gn = math.sqrt(gx * gx + gy * gy + gz * gz)
             gx, gy, gz = gx / gn, gy / gn, gz / gn
-            if self._still_s < BIAS_KNOWN_S and not still and abs(nn - 1.0) < GRAV_BIAS_BAND_G:
+            if self._still_s < BIAS_KNOWN_S - _STEP_EPS_S and not still and abs(nn - 1.0) < GRAV_BIAS_BAND_G:
                 self._gyro_bias_from_gravity(t, nx / nn, ny / nn, nz / nn, gx, gy, gz, dt)
         along = nx * gx + ny * gy + nz * gz
         if nn * nn - along * along > _STEP_ACROSS_G2:
@@ -963,7 +970,7 @@ class RepDetector:
         if still:
             if mv[4] > 0.0:
                 # At rest again after a move: one more equation, and a new rest to start from.
-                if mv[4] <= FIT_MAX_S and self._t_across < t - mv[4]:
+                if mv[4] <= FIT_MAX_S + _STEP_EPS_S and self._t_across < t - mv[4]:
                     self._solve(mv[0], mv[1], mv[2], mv[3])  # (a step is no heel raise)
                 mv[:] = [0.0] * 5
                 n0 = 0.0
@@ -990,7 +997,7 @@ class RepDetector:
         time constant TAU_GRAV_BIAS_S. Only d across gravity shows, which is the part that
         matters: a calf raise turns the leg about a level axis. Not while stepping (the
         accelerometer points along the step, not gravity)."""
-        if t - self._t_across < GRAV_BIAS_STEP_S:
+        if t - self._t_across < GRAV_BIAS_STEP_S - _STEP_EPS_S:
             return
         ex, ey, ez = uy * gz - uz * gy, uz * gx - ux * gz, ux * gy - uy * gx  # (rad)
         k = dt / (_RAD * TAU_GDIR_S * TAU_GRAV_BIAS_S)
@@ -1033,7 +1040,8 @@ class RepDetector:
         self._t_started = self.T.t_started = self.V.t_started = t
         self._lp = (ax, ay, az, ax, ay, az)
         # (Less the accelerometer bias's share, as |a| is read: after a gap it is known.)
-        self._vert = (math.sqrt(ax * ax + ay * ay + az * az) - self._corr_g, 0.0, 0.0, -math.inf)
+        self._vert = (math.sqrt(ax * ax + ay * ay + az * az) - self._corr_g, 0.0, t, -math.inf)
+        self._t_moved = t  # (the leg is not known to be still until it has been for a while)
         if self._still_s == 0.0:
             self._rate = (gx, gy, gz)
         self._still = self._rate + (ax, ay, az)
@@ -1168,7 +1176,7 @@ class RepDetector:
     def _set_under_way(self, c: _Candidate) -> bool:
         """``c`` starts within SET_GAP_S of the last rep counted."""
         last = self._last
-        return last is not None and c.start - last.lobe_end <= SET_GAP_S
+        return last is not None and c.start - last.lobe_end <= SET_GAP_S + _STEP_EPS_S
 
     def _slow_lift_min_cms(self) -> float:
         """The slowest lift (cm/s) a tilt rep may show in V and still lift the leg: clear of V's
@@ -1258,7 +1266,7 @@ class RepDetector:
         ``c`` started (smaller ones are the gyro's noise crossing the on-level)."""
         before = max((lb.t_end for lb in self.T.recent if lb.t_end <= c.start and abs(lb.area) >= QUIET_MAX_DEG),
                      default=-math.inf)
-        return c.start - before >= ALIKE_QUIET_S
+        return c.start - before >= ALIKE_QUIET_S - _STEP_EPS_S
 
     @staticmethod
     def _lift_then_top(c: _Candidate) -> bool:
@@ -1277,7 +1285,7 @@ class RepDetector:
             wait = HOLD_BIG_T_S if h.size > ALONE_MAX_DEG and self._counts_with_v(h) else HOLD_T_S
         else:
             wait = HOLD_T_S if self.T.lobes.sign == 0 or self.T.lift_sign == 0 else HOLD_S
-        if not force and t - h.t < wait:
+        if not force and t - h.t < wait - _STEP_EPS_S:
             return
         self._held = None
         if h.blind:
@@ -1347,7 +1355,7 @@ class RepDetector:
             return
         if run:
             p = run[-1]  # (each like the one before: the axis is still being learned at first)
-            if not (c.start - p.lobe_end <= SET_GAP_S and _alike(c, p, SLOW_ALIKE, SLOW_ALIKE)):
+            if not (c.start - p.lobe_end <= SET_GAP_S + _STEP_EPS_S and _alike(c, p, SLOW_ALIKE, SLOW_ALIKE)):
                 run.clear()
         run.append(c)
         if len(run) < SLOW_RUN:
@@ -1423,7 +1431,7 @@ class RepDetector:
                 c.bounce = True
                 c.end = self._t_impact
                 self._report(t)
-            elif t >= c.report_at and not self._still_lowering(t, c) and not self._tilt_still_up(t, c):
+            elif t >= c.report_at - _STEP_EPS_S and not self._still_lowering(t, c) and not self._tilt_still_up(t, c):
                 self._report(t)
         self._expire(t)
 
@@ -1458,15 +1466,16 @@ class RepDetector:
             # Turning back now (a slow lowering may not have reached the on-level yet): if it
             # began after V's top lobe ended, that lobe was in the hold.
             if lb.t_low > c.top_end:
-                return t - lb.t_low <= MAX_PHASE_S
+                return t - lb.t_low <= MAX_PHASE_S + _STEP_EPS_S
         if -ls * (self.T.between + lb.area) * TILT_ONLY_RATIO_MAX >= abs(p.area):
             return False  # turned back, in pieces, more than a sag: V's timing was right
         if p.t_start >= 0.5 * (c.start + c.top):
             # A lift that began late in V's rise is not surely this rep's: wait briefly.
-            return t - c.top_end <= TILT_WAIT_S
-        if lb.sign == ls and lb.t_low - p.t_end < HOLD_MAX_S and t - lb.t_low <= MAX_PHASE_S:
+            return t - c.top_end <= TILT_WAIT_S + _STEP_EPS_S
+        if (lb.sign == ls and lb.t_low - p.t_end < HOLD_MAX_S - _STEP_EPS_S
+                and t - lb.t_low <= MAX_PHASE_S + _STEP_EPS_S):
             return True  # the heel rising again in the hold
-        return t - max(c.top_end, p.t_end) <= TILT_WAIT_S
+        return t - max(c.top_end, p.t_end) <= TILT_WAIT_S + _STEP_EPS_S
 
     def _still_lowering(self, t: float, c: _Candidate) -> bool:
         """A rep only V timed, whose top lobe ended during a long hold: V sinking again soon
@@ -1480,8 +1489,8 @@ class RepDetector:
     def _lowering_of(self, c: _Candidate, t_start: float, area: float) -> bool:
         """A V lobe starting at ``t_start`` of ``area`` (cm) is the lowering of ``c`` (no more
         than the lift: a bigger sag is the leg leaving the machine)."""
-        return (c.ch == "V" and "T" not in c.seen and not c.extended and t_start - c.lobe_end < MERGE_GAP_S
-                and -area <= c.size)
+        return (c.ch == "V" and "T" not in c.seen and not c.extended
+                and t_start - c.lobe_end < MERGE_GAP_S - _STEP_EPS_S and -area <= c.size)
 
     def _report(self, t: float) -> None:
         c = self._landing

@@ -195,6 +195,21 @@ def test_a_weight_shift_out_of_an_unsettled_leg_is_no_rep(traces_dir: Path) -> N
     assert {r.set for r in reps} == {1, 2, 3}
 
 
+@pytest.mark.parametrize("offset_s", [1.7e9, 12345.678])
+def test_where_the_clock_starts_changes_nothing(traces_dir: Path, offset_s: float) -> None:
+    """Single leg, trace 21, with every timestamp moved on by a Unix clock's 1.7e9 s or by an
+    odd 12345.678 s. A leg was taken as still from the first sample whenever the clock was more
+    than 0.3 s past zero, and steps of summed intervals (0.0399999... s) and durations fell a
+    sample early or late with the rounding: 44 reps were counted instead of 41, the first ones
+    at other times. Now the same reps, at the same times."""
+    samples = list(read_trace(traces_dir / "trace_021.csv"))
+    plain = [(r.set, r.start_s, r.end_s) for r in _reps(CalfCounter().run(samples))]
+    moved = [(r.set, r.start_s - offset_s, r.end_s - offset_s)
+             for r in _reps(CalfCounter().run(Sample(s.t_s + offset_s, *s[1:]) for s in samples))]
+    assert len(moved) == len(plain)
+    assert all(a[0] == b[0] and abs(a[1] - b[1]) < 1e-3 and abs(a[2] - b[2]) < 1e-3 for a, b in zip(plain, moved))
+
+
 def test_the_gyros_noise_leaves_a_leg_quiet(traces_dir: Path) -> None:
     """Leg press, trace 23 with 5 mg / 0.5 deg/s more noise: its second set's reps turn the
     shank ~1 deg, and such a rep alone counts after a quiet second. The noisy gyro crossing
