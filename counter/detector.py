@@ -524,14 +524,27 @@ class _Candidate:
         return ov >= 0.5 * min(a - self.start, b - other.start)
 
 
+def _within(x: float, y: float, k: float) -> bool:
+    """``x`` is within a factor ``k`` of ``y``."""
+    return y / k <= x <= y * k
+
+
+def _swing(c: _Candidate) -> float:
+    """The larger of a tilt rep's two lobes (a stride swings back further than it lifted)."""
+    return max(c.size, c.top_size) if c.ch == "T" else c.size
+
+
+def _turns_back(c: _Candidate, k: float) -> bool:
+    """``c``'s top lobe turns back within a factor ``k`` of its lift."""
+    return _within(c.top_size, c.size, k)
+
+
 def _alike(a: _Candidate, b: _Candidate, size_ratio: float, tempo_ratio: float, swing: bool = False) -> bool:
     """Two reps whose sizes (or with ``swing``, their larger lobes) are within ``size_ratio``
     of each other, and lifts and lowerings within ``tempo_ratio``."""
-    def within(x: float, y: float, k: float) -> bool:
-        return y / k <= x <= y * k
-    sa, sb = (max(a.size, a.top_size), max(b.size, b.top_size)) if swing else (a.size, b.size)
-    return (within(sa, sb, size_ratio) and within(a.lift_s, b.lift_s, tempo_ratio)
-            and within(a.lower_s, b.lower_s, tempo_ratio))
+    sa, sb = (_swing(a), _swing(b)) if swing else (a.size, b.size)
+    return (_within(sa, sb, size_ratio) and _within(a.lift_s, b.lift_s, tempo_ratio)
+            and _within(a.lower_s, b.lower_s, tempo_ratio))
 
 
 def _level(x: float, y: float, z: float, g: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -884,6 +897,9 @@ class RepDetector:
         self._grav_dt += dt
         if self._grav_dt >= GRAVITY_STEP_S - _STEP_EPS_S:
             self._gravity(t, wx, wy, wz, x2, y2, z2, a_g, still)
+        self._axis_dt += dt
+        if self._axis_dt < AXIS_STEP_S - _STEP_EPS_S:
+            return
         level = self._still_s < BIAS_KNOWN_S - _STEP_EPS_S
         if level:
             # Until the leg has kept still, gravity has shown only the gyro offset's part across
@@ -894,9 +910,6 @@ class RepDetector:
         if pn2 > _ANGLE_CLIP_DEG2:
             q = ANGLE_CLIP_DEG / math.sqrt(pn2)  # a sit-down or a stride must not own the axis
             px, py, pz = px * q, py * q, pz * q
-        self._axis_dt += dt
-        if self._axis_dt < AXIS_STEP_S - _STEP_EPS_S:
-            return
         # The axis has a 20 s memory: the covariance of the clipped angle is sampled and the
         # power iteration stepped every AXIS_STEP_S, which is plenty and costs a fifth.
         k_axis = 1.0 - math.exp(-self._axis_dt / TAU_AXIS_S)
@@ -1133,7 +1146,7 @@ class RepDetector:
         h = self._held
         if h is not None and h.ch != c.ch and c.same_rep(h):
             self._held = None
-            if self._swing(c if c.ch == "T" else h) > self._turn_max_seen_by_both():
+            if _swing(c if c.ch == "T" else h) > self._turn_max_seen_by_both():
                 return  # a stride or a sit-down, both channels moved
             keep, other = (c, h) if c.ch == "T" else (h, c)  # tilt lobes time the phases best
             keep.seen.add(other.ch)
@@ -1143,7 +1156,7 @@ class RepDetector:
         aw = self._v_awaiting
         if aw is not None and c.ch == "T" and c.start == aw[1].t_start and c.same_rep(aw[0]):
             self._v_awaiting = None
-            if self._swing(c) <= self._turn_max_seen_by_both():
+            if _swing(c) <= self._turn_max_seen_by_both():
                 c.seen.add("V")
                 self._learn(aw[0])
                 self._count(t, c)
@@ -1162,7 +1175,7 @@ class RepDetector:
             return False
         last = self._last
         typ = self._typical[c.ch]
-        if not (typ > 0.0 and IN_SET_FRACTION * typ <= c.size and self._swing(c) <= MAX_VS_TYPICAL * typ):
+        if not (typ > 0.0 and IN_SET_FRACTION * typ <= c.size and _swing(c) <= MAX_VS_TYPICAL * typ):
             return False
         if c.ch == "V" and self._heel_still_up(last, c):
             return False
@@ -1209,7 +1222,7 @@ class RepDetector:
     def _lift_speed(c: _Candidate) -> float:
         """V's peak speed during a tilt rep (cm/s), with what V's leak took from a slow lift put
         back when the tilt turned back closely: a lean that shifts the stance keeps the raw."""
-        if c.size / RETURN_CLOSE <= c.top_size <= RETURN_CLOSE * c.size:
+        if _turns_back(c, RETURN_CLOSE):
             return _unleak(c.lift_cms, c.lift_s)
         return c.lift_cms
 
@@ -1223,17 +1236,12 @@ class RepDetector:
 
     def _oversized(self, c: _Candidate) -> bool:
         typ = self._typical[c.ch]
-        return typ > 0.0 and self._swing(c) > MAX_VS_TYPICAL * typ
-
-    @staticmethod
-    def _swing(c: _Candidate) -> float:
-        """The larger of a tilt rep's two lobes (a stride swings back further than it lifted)."""
-        return max(c.size, c.top_size) if c.ch == "T" else c.size
+        return typ > 0.0 and _swing(c) > MAX_VS_TYPICAL * typ
 
     def _returns(self, c: _Candidate) -> bool:
         """A tilt-only rep turns the shank back about as far as it lifted it (the heel comes
         down where it started); sway and a shift of stance do not."""
-        return c.ch != "T" or c.size / TILT_ONLY_RATIO_MAX <= c.top_size <= TILT_ONLY_RATIO_MAX * c.size
+        return c.ch != "T" or _turns_back(c, TILT_ONLY_RATIO_MAX)
 
     def _alone_ok(self, c: _Candidate) -> bool:
         if not self._returns(c):
@@ -1247,17 +1255,16 @@ class RepDetector:
             # it), a steady sway's 1-2 deg swings pair as reps: such a rep must turn further.
             settled = self._set_under_way(c) or self._quiet_before(c)
             if settled:
-                if ALONE_MIN_DEG <= c.size and self._swing(c) <= ALONE_MAX_DEG:
+                if ALONE_MIN_DEG <= c.size and _swing(c) <= ALONE_MAX_DEG:
                     return True
-            elif (ALONE_UNSETTLED_MIN_DEG <= c.size and self._swing(c) <= ALONE_MAX_DEG
-                  and c.size / RETURN_CLOSE <= c.top_size <= RETURN_CLOSE * c.size):
+            elif ALONE_UNSETTLED_MIN_DEG <= c.size and _swing(c) <= ALONE_MAX_DEG and _turns_back(c, RETURN_CLOSE):
                 # ...and come back about as far as it went: a gyro offset not yet learned to
                 # the last 0.2 deg/s (a leg that never kept still) drifts a sway's or a weight
                 # shift's turn one way, 2.8 deg up and 1.2 deg back; a rep's heel comes down
                 # where it started.
                 return True
             typ = self._typical["T"]
-            return (typ > 0.0 and ALIKE_MIN * typ <= c.size and self._swing(c) <= ALIKE_MAX * typ
+            return (typ > 0.0 and ALIKE_MIN * typ <= c.size and _swing(c) <= ALIKE_MAX * typ
                     and self._quiet_before(c))
         return c.top_size >= ALONE_MIN_CM and self._lift_then_top(c)
 

@@ -140,12 +140,7 @@ def test_a_lowering_in_pieces_is_not_taken_for_a_sag(traces_dir: Path) -> None:
     a quarter of the 2.5 deg lift, together over it. That is the lowering, so V's timing
     stands and the rep is reported within 0.5 s of the heel coming down (taken each for a
     sag, the rep waited into the next one's lift and was reported 0.9 s late)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import checks
-
-    raw = np.array(list(read_trace(traces_dir / "trace_009.csv")), dtype=float)
-    noisy = checks.CHECKS["noise3"][0](raw, checks.seed_of("trace_009.csv"))
-    reps = _reps(CalfCounter().run(Sample(*row) for row in noisy.tolist()))
+    reps = _reps_through_check(traces_dir, "noise3", "trace_009")
     rep = min(reps, key=lambda r: abs(r.end_s - 141.80))
     assert abs(rep.end_s - 141.80) < 0.8
     assert rep.emitted_at_s - 141.80 <= 0.5
@@ -154,7 +149,9 @@ def test_a_lowering_in_pieces_is_not_taken_for_a_sag(traces_dir: Path) -> None:
 def _reps_through_check(traces_dir: Path, check: str, trace: str) -> list[RepEvent]:
     """The reps counted on a recording as one of ``tests/counter/checks.py``'s checks changes
     it (resampled, retimed, noisier), with that check's seed."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
     import checks
 
     raw = np.array(list(read_trace(traces_dir / f"{trace}.csv")), dtype=float)
@@ -177,8 +174,8 @@ def test_the_axis_is_level_until_the_leg_keeps_still(traces_dir: Path) -> None:
     before the first set. Gravity shows only the part of the gyro offset across it; the part
     along it (~4 deg/s here) added up to 28 deg about the vertical, owned the axis, and the
     tilt channel saw none of the first set's reps: V alone merged two of them into one and the
-    set came out one short. Every calf raise turns the leg about a level axis: until the offset is known, the axis
-    is learned from the level part of the turn."""
+    set came out one short. Every calf raise turns the leg about a level axis: until the offset
+    is known, the axis is learned from the level part of the turn."""
     labels = json.loads((traces_dir / "trace_007.labels.json").read_text())
     ends = [r.end_s / 0.8 for r in _reps_through_check(traces_dir, "fast0.8", "trace_007")]
     first = labels["sets"][0]
@@ -776,6 +773,15 @@ def test_the_first_big_tilt_rep_counts_when_v_confirms_the_second(rate_hz: int) 
     assert counts == [8, 8, 8]
 
 
+def _noisier(samples: list[Sample], seed: int) -> list[Sample]:
+    """The samples with 4 mg and 0.15 deg/s more white noise (a noisier chip than the MPU-6050)."""
+    x = np.array(samples, dtype=float)
+    rng = np.random.default_rng(seed)
+    x[:, 1:4] += rng.normal(scale=0.004, size=(len(x), 3))
+    x[:, 4:7] += rng.normal(scale=0.15, size=(len(x), 3))
+    return [Sample(*row) for row in x.tolist()]
+
+
 @pytest.mark.parametrize("seed", [2, 4])
 def test_a_turn_under_way_at_the_first_sample_does_not_wait_as_a_lift(seed: int) -> None:
     """Quick instep raises from 5 s in, through a biased chip with some more noise: the gyro
@@ -784,11 +790,7 @@ def test_a_turn_under_way_at_the_first_sample_does_not_wait_as_a_lift(seed: int)
     lowering, and every rep after was paired lowering-then-next-lift: one was lost."""
     samples = _through_a_chip(_chip_sampled_reps(50, 8, lift_s=0.6, hold_s=0.2, lower_s=0.7, tilt_deg=40.0,
                                                  lift_m=0.05), seed)
-    x = np.array(samples, dtype=float)
-    rng = np.random.default_rng(seed)
-    x[:, 1:4] += rng.normal(scale=0.004, size=(len(x), 3))
-    x[:, 4:7] += rng.normal(scale=0.15, size=(len(x), 3))
-    assert len(_reps(CalfCounter().run(Sample(*row) for row in x.tolist()))) == 8
+    assert len(_reps(CalfCounter().run(_noisier(samples, seed)))) == 8
 
 
 def test_a_rise_in_the_vertical_channels_first_seconds_is_no_rep() -> None:
@@ -798,11 +800,7 @@ def test_a_rise_in_the_vertical_channels_first_seconds_is_no_rep() -> None:
     rise centred in those 2 s says nothing: no rep of its own, no vote on the lift."""
     samples = _through_a_chip(_chip_sampled_reps(50, 8, lift_s=1.5, hold_s=0.0, lower_s=2.0, tilt_deg=50.0,
                                                  lift_m=0.05), 3)
-    x = np.array(samples, dtype=float)
-    rng = np.random.default_rng(3)
-    x[:, 1:4] += rng.normal(scale=0.004, size=(len(x), 3))
-    x[:, 4:7] += rng.normal(scale=0.15, size=(len(x), 3))
-    reps = _reps(CalfCounter().run(Sample(*row) for row in x.tolist()))
+    reps = _reps(CalfCounter().run(_noisier(samples, 3)))
     assert len(reps) == 8
     assert reps[0].start_s > 4.5
 
