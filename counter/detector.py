@@ -188,6 +188,7 @@ V_WAIT_MAX_S = 0.1         # ...or up to this much more for a slow one (V's leak
 TILT_WAIT_S = 1.0          # a V rep whose tilt lift has not turned back waits this long for it
 DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering after its tilt lobe
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
+BRAKE_WAIT_S = 0.3         # ...and up to this much more while V rises after a lowering it timed
 IMPACT_BEFORE_S = 0.8      # ...or this long before it (a tilt lowering that settles slowly puts
                            # ...the heel-down estimate up to ~0.7 s after the heel is down)
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
@@ -1438,7 +1439,8 @@ class RepDetector:
                 c.bounce = True
                 c.end = self._t_impact
                 self._report(t)
-            elif t >= c.report_at - _STEP_EPS_S and not self._still_lowering(t, c) and not self._tilt_still_up(t, c):
+            elif (t >= c.report_at - _STEP_EPS_S and not self._still_lowering(t, c) and not self._tilt_still_up(t, c)
+                  and not self._still_braking(t, c)):
                 self._report(t)
         self._expire(t)
 
@@ -1483,6 +1485,21 @@ class RepDetector:
                 and t - lb.t_low <= MAX_PHASE_S + _STEP_EPS_S):
             return True  # the heel rising again in the hold
         return t - max(c.top_end, p.t_end) <= TILT_WAIT_S + _STEP_EPS_S
+
+    def _still_braking(self, t: float, c: _Candidate) -> bool:
+        """A rep V timed, with V rising again since its lowering lobe ended: V's leak ends a slow
+        lowering's lobe early, and as the heel brakes for the floor the leaky speed overshoots
+        upwards until it is down (a 2.5 s lowering: the lobe ends 0.6 s before). Wait while V
+        is at the top of that rise, up to BRAKE_WAIT_S past the report time; not while the tilt
+        is turning down, whose own lobe will time the rep."""
+        if c.tilt_timed or t - c.report_at > BRAKE_WAIT_S + _STEP_EPS_S:
+            return False
+        ls = self.T.lift_sign
+        if ls != 0 and self.T.lobes.sign == -ls:
+            return False
+        lb, v = self.V.lobes, self._vert[1]
+        return (lb.area > 0.0 and lb.t_low >= c.lobe_end - _STEP_EPS_S and v > 1.5 * lb.noise
+                and v >= lb.peak - lb.noise)
 
     def _still_lowering(self, t: float, c: _Candidate) -> bool:
         """A rep only V timed, whose top lobe ended during a long hold: V sinking again soon
