@@ -642,6 +642,7 @@ class RepDetector:
         self._big: _Candidate | None = None      # the last big tilt rep nothing confirmed
         self._slow_run: list[_Candidate] = []    # the last slow small tilt reps, alike (SLOW_RUN at most)
         self._swung = (-math.inf, -math.inf)     # the last leg swing the tilt channel refused
+        self._refused: _Candidate | None = None  # the last rep-shaped candidate refused alone
         # A V rep refused alone while the tilt's lift under its rise waits for its lowering.
         self._v_awaiting: tuple[_Candidate, _Lobe] | None = None
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
@@ -1313,6 +1314,8 @@ class RepDetector:
                 # The tilt lifted under V's rise and has not turned back: V's top lobe ended in
                 # a long hold. The tilt's rep, when its lowering comes, is this one.
                 self._v_awaiting = (h, p)
+        if not h.counted and self._returns(h) and not self._oversized(h):
+            self._refused = h
 
     def _tilt_agrees(self, c: _Candidate) -> bool:
         """A V rep in a set, smaller than the set's usual in V, with a tilt lift of the
@@ -1400,6 +1403,8 @@ class RepDetector:
             self._big = None
             if _big_pair(b, c) and (self._last is None or not b.same_rep(self._last)):
                 self._count(t, b)
+        if not self._set_under_way(c):
+            self._first_of_set(t, c)
         if self._landing is not None:
             self._report(t)
         self._last = c
@@ -1412,6 +1417,24 @@ class RepDetector:
             c.end = c.lobe_end + _v_landing_after_s(c.lower_s)
         self._expect_landing(c)
         self._landing = c
+
+    def _first_of_set(self, t: float, c: _Candidate) -> None:
+        """``c`` starts a set. The rep refused alone just before it, alike it (size, lift and
+        lowering within SLOW_ALIKE) and seen by the same channel, was the set's first: the first
+        rep of a set nothing is under way for has only the tests a rep alone must pass, and a
+        leg press's 1 deg or a hack squat's small V rise fails them, while the second counts
+        with both channels (trace 23: the session's first rep, 1.0 deg up and 0.9 deg back,
+        then one of 1.0 deg that V confirmed). Counted now, late; never across a gap, and for
+        the tilt only after a quiet leg (sway and fidgets do not pause)."""
+        d = self._refused
+        self._refused = None
+        if (d is None or d is c or d.counted or d.ch != c.ch or d.lobe_end < self._t_started
+                or d.lobe_end > c.start + _STEP_EPS_S or c.start - d.lobe_end > SET_GAP_S + _STEP_EPS_S
+                or d.same_rep(c) or (self._last is not None and d.same_rep(self._last))
+                or not _alike(d, c, SLOW_ALIKE, SLOW_ALIKE)
+                or (d.ch == "T" and not self._quiet_before(d))):
+            return
+        self._count(t, d)
 
     def _retime(self, c: _Candidate, by: _Candidate) -> None:
         """A rep counted from V and not yet reported takes the tilt lobes' timing."""

@@ -107,6 +107,16 @@ def test_the_first_rest_sets_the_vertical_channels_rest(traces_dir: Path) -> Non
     assert len(_in_set(first, ends)) == len(first["reps"]) == 15
 
 
+def test_a_refused_rep_alike_the_one_that_starts_a_set_was_its_first(traces_dir: Path) -> None:
+    """Leg press, trace 23: the session's first rep turns the shank 1.0 deg up and 0.9 deg
+    back, too little to count alone, and V's view of it is too small to pair; the second
+    (1.0 deg) starts the set with V's confirmation. The refused rep before it, alike it and
+    after a quiet leg, was the set's first: it counts too (late), and the set counts its 13."""
+    first, ends = _first_set_and_rep_ends(traces_dir, "trace_023")
+    assert any(abs(e - first["reps"][0]["end_s"]) < 0.8 for e in ends)
+    assert len(_in_set(first, ends)) == len(first["reps"]) == 13
+
+
 def test_a_sag_in_a_held_top_does_not_time_the_landing(traces_dir: Path) -> None:
     """Standing, trace 22, the rep at 230.8-235.2 s: a 0.8 s hold and a bouncing landing. The
     vertical channel's top lobe ends in the hold, and there the tilt turns back 0.5 deg of its
