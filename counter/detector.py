@@ -44,9 +44,10 @@ leg press again). Two tilt reps too big to count alone (the instep's 45 deg, whe
 a slow raise) count without V when they are alike and the leg rests between them (a stride's
 tilts follow each other with no pause). A V rep that fits the set while the tilt's lift of the
 last rep has not turned back is a piece of that rep (V splits a slow rep with a long hold): the
-heel is still up. Not reps: a heel strike in the middle of a movement or the leg carried along
-the floor (acceleration across gravity: walking), phases faster
-than a heel can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger
+heel is still up. When a rep starts a set, the rep refused alone just before it, alike it,
+was the set's first and counts too. Not reps: a heel strike in the middle of a movement or
+the leg carried along the floor (acceleration across gravity: walking), phases faster than a
+heel can rise or a whole rep under ``MIN_REP_S`` (a jiggling leg), swings far bigger
 than the usual rep, a tilt that does not turn back about as far as it went (sway), a tilt
 that lifts the sensor less than ``LEVER_MIN_CM`` per radian turned (a leg swinging about the
 knee, a stride: a heel raise turns about the toes, and lifts the shank as it turns). Slow
@@ -58,8 +59,10 @@ duration T peaks at 1.875 A/T), so a slow drift into a rep does not stretch them
 widening a channel's smoothing adds is taken off the reported phases (it is most of a fast
 lift's length in V). V's leaky speed can end a rep's top lobe during a long hold; when the
 tilt under it has lifted and not yet turned back, the rep waits for the tilt's lowering and
-takes its timing. A rep is reported ``BOUNCE_WAIT_S`` after the heel is down; a heel impact
-at the landing marks it ``bouncing`` and ends it at the impact. An impact is a sample that
+takes its timing; when its lowering lobe has ended and V rises again (the leak's overshoot as
+the heel brakes), it waits up to ``BRAKE_WAIT_S`` more. A rep is reported ``BOUNCE_WAIT_S``
+after the heel is down; a heel impact at the landing marks it ``bouncing`` and ends it at the
+impact. An impact is a sample that
 stands out from its neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits
 the ground with 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth)
 plus what the rep's own smooth stop reads as at that sample interval (a neighbour 40 ms away at
