@@ -62,11 +62,10 @@ tilt under it has lifted and not yet turned back, the rep waits for the tilt's l
 takes its timing; when its lowering lobe has ended and V rises again (the leak's overshoot as
 the heel brakes), it waits up to ``BRAKE_WAIT_S`` more. A rep is reported ``BOUNCE_WAIT_S``
 after the heel is down; a heel impact at the landing marks it ``bouncing`` and ends it at the
-impact. An impact is a sample that
-stands out from its neighbours 10 ms either side by at least ``SHOCK_BOUNCE_G`` (a bounce hits
-the ground with 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is smooth)
-plus what the rep's own smooth stop reads as at that sample interval (a neighbour 40 ms away at
-25 Hz sees a fast lowering's curvature).
+impact. An impact is a sample that stands out from its neighbours 10 ms either side by at
+least ``SHOCK_BOUNCE_G`` (a bounce hits the ground with 0.4-2 g in 15-40 ms; a fast rep's own
+deceleration, up to ~0.7 g, is smooth) plus what the rep's own smooth stop reads as at that
+sample interval (a neighbour 40 ms away at 25 Hz sees a fast lowering's curvature).
 
 Per-sample work is O(1) and memory is fixed; the slow estimators run on sample time: gyro bias
 and stillness every ``SLOW_STEP_S``, gravity's direction and the accelerometer bias every
