@@ -191,6 +191,7 @@ TILT_WAIT_S = 1.0          # a V rep whose tilt lift has not turned back waits t
 DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering after its tilt lobe
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 BRAKE_WAIT_S = 0.3         # ...and up to this much more while V rises after a lowering it timed
+BRAKE_TAIL_S = 0.03        # ...and this past its top (through a chip's noise the top comes early)
 IMPACT_BEFORE_S = 0.8      # ...or this long before it (a tilt lowering that settles slowly puts
                            # ...the heel-down estimate up to ~0.7 s after the heel is down)
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
@@ -480,7 +481,7 @@ class _Candidate:
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
                  "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end",
-                 "counted", "tempo_s", "lower_cms", "bounce_g", "blind")
+                 "counted", "tempo_s", "lower_cms", "bounce_g", "blind", "braked")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -509,6 +510,7 @@ class _Candidate:
         self.extended = False  # (V only) its lowering came after a long hold
         self.counted = False
         self.blind = False  # (V only) V could not see the lift: the foot turned too far, or V's rest was unknown
+        self.braked = -math.inf  # (V only) when V was last seen rising as the heel braked after it
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
@@ -1515,16 +1517,20 @@ class RepDetector:
         """A rep V timed, with V rising again since its lowering lobe ended: V's leak ends a slow
         lowering's lobe early, and as the heel brakes for the floor the leaky speed overshoots
         upwards until it is down (a 2.5 s lowering: the lobe ends 0.6 s before). Wait while V
-        is at the top of that rise, up to BRAKE_WAIT_S past the report time; not while the tilt
-        is turning down, whose own lobe will time the rep."""
+        is at the top of that rise, and BRAKE_TAIL_S after (V tops out as the braking eases,
+        just before the heel lands, and a chip's noise tops it out a little earlier still), up to
+        BRAKE_WAIT_S past the report time; not while the tilt is turning down, whose own lobe
+        will time the rep."""
         if c.tilt_timed or t - c.report_at > BRAKE_WAIT_S + _STEP_EPS_S:
             return False
         ls = self.T.lift_sign
         if ls != 0 and self.T.lobes.sign == -ls:
             return False
         lb, v = self.V.lobes, self._vert[1]
-        return (lb.area > 0.0 and lb.t_low >= c.lobe_end - _STEP_EPS_S and v > 1.5 * lb.noise
-                and v >= lb.peak - lb.noise)
+        if (lb.area > 0.0 and lb.t_low >= c.lobe_end - _STEP_EPS_S and v > 1.5 * lb.noise
+                and v >= lb.peak - lb.noise):
+            c.braked = t
+        return t - c.braked <= BRAKE_TAIL_S + _STEP_EPS_S
 
     def _still_lowering(self, t: float, c: _Candidate) -> bool:
         """A rep only V timed, whose top lobe ended during a long hold: V sinking again soon

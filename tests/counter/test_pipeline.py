@@ -476,6 +476,18 @@ def test_a_slow_lowering_timed_by_v_waits_for_its_bounce(tilt_deg: float, hold_s
     assert sum("bouncing" in r.flags for r in reps) >= 6
 
 
+@pytest.mark.parametrize("seed", [140, 1140, 2140, 3140])
+def test_a_slow_bouncing_hack_squat_through_a_chip_waits_past_the_top_of_vs_rise(seed: int) -> None:
+    """The same slow bouncing hack-squat reps (0.5 deg, 6 cm) through a chip mounted four ways:
+    its noise tops V's braking rise out 10-40 ms before the impact, and 2-4 of the 7 bounces
+    were reported just before it, unflagged. The rep now waits 30 ms past the top."""
+    samples = _chip_sampled_reps(100, 8, bounce=True, lift_s=2.0, hold_s=0.0, lower_s=2.5, tilt_deg=0.5,
+                                 lift_m=0.06)
+    reps = _reps(CalfCounter().run(_through_a_chip(samples, seed)))
+    assert len(reps) == 8
+    assert sum("bouncing" in r.flags for r in reps) >= 6
+
+
 @pytest.mark.parametrize("rate_hz", [25, 50])
 def test_a_fast_rep_that_bounces_is_still_bouncing_at_low_rates(rate_hz: int) -> None:
     """The same speed of rep with a heel impact at each landing but the last: the raised level
