@@ -62,10 +62,11 @@ tilt under it has lifted and not yet turned back, the rep waits for the tilt's l
 takes its timing; when its lowering lobe has ended and V rises again (the leak's overshoot as
 the heel brakes), it waits up to ``BRAKE_WAIT_S`` more. A rep is reported ``BOUNCE_WAIT_S``
 after the heel is down; a heel impact at the landing marks it ``bouncing`` and ends it at the
-impact. An impact is a sample that stands out from its neighbours 10 ms either side by at
-least ``SHOCK_BOUNCE_G`` (a bounce hits the ground with 0.4-2 g in 15-40 ms; a fast rep's own
-deceleration, up to ~0.7 g, is smooth) plus what the rep's own smooth stop reads as at that
-sample interval (a neighbour 40 ms away at 25 Hz sees a fast lowering's curvature).
+impact. An impact is a sample that stands out from its neighbours at least 10 ms either side
+(a whole number of samples at the mean interval) by at least ``SHOCK_BOUNCE_G`` (a bounce
+hits the ground with 0.4-2 g in 15-40 ms; a fast rep's own deceleration, up to ~0.7 g, is
+smooth) plus what the rep's own smooth stop reads as at that sample interval (a neighbour
+40 ms away at 25 Hz sees a fast lowering's curvature).
 
 Per-sample work is O(1) and memory is fixed; the slow estimators run on sample time: gyro bias
 and stillness every ``SLOW_STEP_S``, gravity's direction and the accelerometer bias every
@@ -119,8 +120,9 @@ REST_SNAP_S = 1.0          # ...this long is a new posture: start from there
 LEAK_SPREAD = 0.27         # V's leak leaves 1/(1 + 0.27 T/tau) of a T-second lift's peak speed
 RETURN_CLOSE = 1.3         # ...put back for tilts that turn back within this ratio of their lift
 TAU_VERT_S = 1.0           # leak of the vertical velocity
-IMPACT_STENCIL_S = 0.01    # heel impacts: the sample's departure from its neighbours this far
-                           # away (a 15-40 ms spike; a fast rep's own deceleration is smooth)
+IMPACT_STENCIL_S = 0.01    # heel impacts: the sample's departure from its neighbours at least
+                           # this far away (a 15-40 ms spike; a fast rep's own stop is smooth)...
+DT_AVG_K = 0.02            # ...at the mean sample interval, which this per sample averages
 TAU_IMPACT_S = 0.05        # decay of the impact envelope
 SHOCK_STOP_G = 0.3         # a shock this hard is a heel strike: it stops the leg (sampled at
 STOP_SET_AT_S = 0.02       # ...50 Hz or faster: coarser, the low-pass has moved further towards
@@ -603,7 +605,7 @@ def _fast_gains(dt: float) -> tuple[float, ...]:
     """Per-sample filter gains: 1 - exp(-dt/tau) for followers, exp(-dt/tau) for leaks."""
     return (1.0 - math.exp(-dt / TAU_LP_S), 1.0 - math.exp(-dt / TAU_GYRO_S), math.exp(-dt / TAU_SHOCK_S),
             math.exp(-dt / TAU_IMPACT_S), 1.0 - math.exp(-dt / TAU_REST_G_S), math.exp(-dt / TAU_VERT_S),
-            1.0 - math.exp(-dt / TAU_NOISE_S), max(1, round(IMPACT_STENCIL_S / dt)),
+            1.0 - math.exp(-dt / TAU_NOISE_S),
             SHOCK_STOP_G * min(1.0, math.exp((STOP_SET_AT_S - dt) / TAU_LP_S)))
 
 
@@ -624,6 +626,8 @@ class RepDetector:
     def __init__(self, config: CounterConfig):
         self.too_fast_s = config.too_fast_s
         self._dt_key = -1.0
+        self._dt_avg = 0.0  # mean sample interval, s (0: not yet known)
+        self._h = 1         # the impact stencil's half-width in samples
         self._k = _fast_gains(0.01)
         self._slow_cache: dict[float, tuple[float, ...]] = {}
         self._axis_dt = 0.0
@@ -704,11 +708,19 @@ class RepDetector:
             self._restart_at(s)
             self._settle(t)
             return self._out.pop(0) if self._out else None
+        da = self._dt_avg
+        da = da + DT_AVG_K * (dt - da) if da > 0.0 else dt
+        self._dt_avg = da
         if not -5e-7 < dt - self._dt_key < 5e-7:
             # Sensor-clocked samples share one interval: compute the gains once per interval.
             self._dt_key = dt
             self._k = _fast_gains(dt)
-        k_lp, k_gyro, d_shock, d_impact, k_rest, d_vert, k_noise, h, stop_g = self._k
+            # The impact stencil reaches at least IMPACT_STENCIL_S each way at the mean
+            # interval: rounded, it read 8 ms at 120 Hz and missed bounces a 21 Hz low-pass had
+            # spread (recall 0.72); and from one interval, a jittered clock resized it.
+            self._h = max(1, math.ceil(IMPACT_STENCIL_S / da - 0.05))
+        k_lp, k_gyro, d_shock, d_impact, k_rest, d_vert, k_noise, stop_g = self._k
+        h = self._h
 
         # Accelerometer: low-pass, shock envelope (3 Hz high-pass), |a|.
         x1, y1, z1, x2, y2, z2 = self._lp
@@ -1479,7 +1491,7 @@ class RepDetector:
         0.13 g at 50 Hz, 0.03 g at 100 Hz, next to nothing for a 1 s lowering."""
         blur = _BLUR_T_S2 if c.tilt_timed else _BLUR_V_S2
         lower_s = max(_unblur(c.tempo_s[1], blur), MIN_PHASE_S)
-        h_s = self._k[7] * self._dt_key
+        h_s = self._h * self._dt_avg
         return SHOCK_BOUNCE_G + 96.0 * 0.01 * c.lower_cms * h_s * h_s / (lower_s ** 3 * 9.80665)
 
     def _tilt_still_up(self, t: float, c: _Candidate) -> bool:
