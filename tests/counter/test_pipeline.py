@@ -175,6 +175,19 @@ def _reps_through_check(traces_dir: Path, check: str, trace: str) -> list[RepEve
     return _reps(CalfCounter().run(Sample(*row) for row in changed.tolist()))
 
 
+def test_a_weight_shift_into_the_first_stride_is_no_rep(traces_dir: Path) -> None:
+    """Hack squat, trace 13 averaged to 25 Hz: after the set, a weight shift turns the shank
+    1.1 deg and back (the set's usual is 1 deg) and runs straight into a 30 deg stride 0.04 s
+    later; it counted as a rep ending in the walk. A tilt-only rep whose landing runs at once
+    into a turn past 15 deg was the first step's weight shift."""
+    reps = _reps_through_check(traces_dir, "rate25", "trace_013")
+    walks = [d for d in json.loads((traces_dir / "trace_013.labels.json").read_text())["distractors"]
+             if d["kind"] == "walking"]
+    assert walks
+    assert not [r for r in reps for d in walks if d["start_s"] <= r.end_s <= d["end_s"]]
+    assert len(reps) >= 13
+
+
 @pytest.mark.parametrize("trace, least", [("trace_022", 15), ("trace_012", 6)])
 def test_bounces_are_seen_at_a_rate_that_is_not_a_multiple_of_100_hz(traces_dir: Path, trace: str,
                                                                       least: int) -> None:
