@@ -194,10 +194,10 @@ DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering aft
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 BRAKE_WAIT_S = 0.3         # ...and up to this much more while V rises after a lowering it timed
 BRAKE_TAIL_S = 0.03        # ...and this past its top (through a chip's noise the top comes early)
-STEP_GAP_S = 0.1           # a tilt-only rep whose landing runs at once (this soon) into a turn...
-STEP_RATE_RATIO = 5.0      # ...this many times its own peak rate...
-STEP_RATE_DPS = 20.0       # ...and at least this fast waits up to BRAKE_WAIT_S to see whether that
-                           # ...turn grows past ALONE_MAX_DEG: a stride, and the "rep" its weight shift
+STEP_GAP_S = 0.1           # a one-channel rep whose landing runs at once (this soon) into a turn...
+STEP_RATE_RATIO = 5.0      # ...(tilt-only: this many times its own peak rate)...
+STEP_RATE_DPS = 20.0       # ...at least this fast waits up to BRAKE_WAIT_S to see whether that turn
+                           # ...outgrows every rep's: a stride, and the "rep" was its weight shift
 IMPACT_BEFORE_S = 0.8      # ...or this long before it (a tilt lowering that settles slowly puts
                            # ...the heel-down estimate up to ~0.7 s after the heel is down)
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
@@ -1492,22 +1492,30 @@ class RepDetector:
         self._expire(t)
 
     def _into_a_stride(self, t: float, c: _Candidate) -> bool | None:
-        """A tilt-only rep whose lowering runs at once (within STEP_GAP_S) into a turn far faster
-        than its own: True while that turn may yet grow into a stride (wait, up to BRAKE_WAIT_S
-        past the report time), None once it has turned past ALONE_MAX_DEG (the "rep" was the
-        first step's weight shift: after trace 13's hack-squat set, 1.1 deg up and back in 2.1 s,
-        then a 30 deg stride 0.04 s later, counted while walking at 25, 60 and 120 Hz), else
-        False.
-        A fast rep straight after a slow one turns under 10 deg."""
+        """A one-channel rep whose landing runs into a fast turn: True while that turn may yet
+        grow into a stride (wait, up to BRAKE_WAIT_S past the report time), None once it has
+        turned further than any rep of the session (the "rep" was the first step's weight
+        shift), else False. For a tilt-only rep, a turn starting within STEP_GAP_S of its
+        lowering's end and far faster than its own: after trace 13's hack-squat set, 1.1 deg up
+        and back in 2.1 s, then a 30 deg stride 0.04 s later, counted while walking at 25, 60
+        and 120 Hz (a fast rep straight after a slow one turns under 10 deg). For a V-only rep,
+        one starting in its lowering: donkey trace 6 retimed 0.8x, V's view of the set's last
+        landing running through a posture change into the first stride."""
         lb = self.T.lobes
-        if (c.ch != "T" or "V" in c.seen or c.size > ALONE_MAX_DEG or lb.sign == 0
-                or lb.t_low - c.lobe_end >= STEP_GAP_S - _STEP_EPS_S):
+        if lb.sign == 0:
             return False
-        if abs(lb.area) > ALONE_MAX_DEG:
+        if c.ch == "T":
+            if ("V" in c.seen or c.size > ALONE_MAX_DEG
+                    or lb.t_low - c.lobe_end >= STEP_GAP_S - _STEP_EPS_S):
+                return False
+            fast_dps = max(STEP_RATE_RATIO * 1.875 * c.size / c.lift_s, STEP_RATE_DPS)  # (min-jerk peak)
+        else:
+            if "T" in c.seen or not c.top < lb.t_low < c.lobe_end + STEP_GAP_S - _STEP_EPS_S:
+                return False
+            fast_dps = STEP_RATE_DPS
+        if abs(lb.area) > max(ALONE_MAX_DEG, self._turn_max_seen_by_both()):
             return None
-        own_dps = 1.875 * c.size / c.lift_s  # (a min-jerk lift's peak rate)
-        return (lb.peak > max(STEP_RATE_RATIO * own_dps, STEP_RATE_DPS)
-                and t - c.report_at <= BRAKE_WAIT_S + _STEP_EPS_S)
+        return lb.peak > fast_dps and t - c.report_at <= BRAKE_WAIT_S + _STEP_EPS_S
 
     def _bounce_g(self, c: _Candidate) -> float:
         """The impact spike (g) that marks ``c``'s landing a bounce: SHOCK_BOUNCE_G above what

@@ -188,6 +188,20 @@ def test_a_weight_shift_into_the_first_stride_is_no_rep(traces_dir: Path) -> Non
     assert len(reps) >= 13
 
 
+def test_a_landing_seen_by_v_alone_running_into_a_stride_is_no_rep(traces_dir: Path) -> None:
+    """Donkey trace 6 retimed 0.8x: after the second set, V's view of the last landing ran on
+    through a posture change and ended as the first stride of a walk began (the tilt's 34 deg
+    lobe opened 0.14 s before), and it counted in the set while walking. A V-only rep during
+    whose lowering a turn bigger than any rep of the session began was that stride's start."""
+    checks = _checks_module()
+    reps = _reps_through_check(traces_dir, "fast0.8", "trace_006")
+    lab = checks._retimed(json.loads((traces_dir / "trace_006.labels.json").read_text()), 0.8)
+    walks = [d for d in lab["distractors"] if d["kind"] == "walking"]
+    assert walks
+    assert not [r for r in reps for d in walks if d["start_s"] <= r.end_s <= d["end_s"]]
+    assert len(reps) >= sum(len(s["reps"]) for s in lab["sets"]) - 2
+
+
 @pytest.mark.parametrize("trace, least", [("trace_022", 15), ("trace_012", 6)])
 def test_bounces_are_seen_at_a_rate_that_is_not_a_multiple_of_100_hz(traces_dir: Path, trace: str,
                                                                       least: int) -> None:
