@@ -46,6 +46,21 @@ def test_drops_jitter_and_noise_change_what_they_say(recording: np.ndarray) -> N
     assert 0.4 < (noisy[:, 4:7] - recording[:, 4:7]).std() < 0.6
 
 
+def test_chip_faults_and_the_mirrored_frame_change_what_they_say(recording: np.ndarray) -> None:
+    offset = checks.EXTRA["abias40"][0](recording, 1)[:, 1:4] - recording[:, 1:4]
+    assert np.allclose(offset, offset[0]) and np.linalg.norm(offset[0]) == pytest.approx(0.040)
+    scaled = checks.EXTRA["ascale1.03"][0](recording, 1)
+    assert np.allclose(scaled[:, 1:4], 1.03 * recording[:, 1:4]) and np.allclose(scaled[:, 4:7], recording[:, 4:7])
+    drift = checks.EXTRA["gdrift3"][0](recording, 1)[:, 4:7] - recording[:, 4:7]
+    assert np.linalg.norm(drift[0]) == pytest.approx(0.0, abs=1e-9)
+    assert np.linalg.norm(drift[-1]) == pytest.approx(3.0)
+    mirrored = checks.EXTRA["mirror"][0](recording, 1)
+    assert np.allclose(np.linalg.norm(mirrored[:, 1:4], axis=1), np.linalg.norm(recording[:, 1:4], axis=1))
+    assert np.allclose(mirrored[:, 1], -recording[:, 1]) and np.allclose(mirrored[:, 4], recording[:, 4])
+    assert np.allclose(mirrored[:, 5:7], -recording[:, 5:7])
+    assert np.allclose(np.diff(checks.EXTRA["rate120"][0](recording, 1)[:, 0]), 1.0 / 120)
+
+
 def test_retimed_labels_follow_the_clock(traces_dir: Path) -> None:
     lab = json.loads((traces_dir / TRACE.replace(".csv", ".labels.json")).read_text())
     slow = checks._retimed(lab, 1.3)
