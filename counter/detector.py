@@ -60,7 +60,7 @@ widening a channel's smoothing adds is taken off the reported phases (it is most
 lift's length in V). V's leaky speed can end a rep's top lobe during a long hold; when the
 tilt under it has lifted and not yet turned back, the rep waits for the tilt's lowering and
 takes its timing; when its lowering lobe has ended and V rises again (the leak's overshoot as
-the heel brakes), it waits up to ``BRAKE_WAIT_S`` more. A rep is reported ``BOUNCE_WAIT_S``
+the heel brakes), it waits up to ``LATE_WAIT_S`` more. A rep is reported ``BOUNCE_WAIT_S``
 after the heel is down; a heel impact at the landing marks it ``bouncing`` and ends it at the
 impact. An impact is a sample that stands out from its neighbours at least 10 ms either side
 (a whole number of samples at the mean interval) by at least ``SHOCK_BOUNCE_G`` (a bounce
@@ -192,12 +192,12 @@ V_WAIT_MAX_S = 0.1         # ...or up to this much more for a slow one (V's leak
 TILT_WAIT_S = 1.0          # a V rep whose tilt lift has not turned back waits this long for it
 DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering after its tilt lobe
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
-BRAKE_WAIT_S = 0.3         # ...and up to this much more while V rises after a lowering it timed
-BRAKE_TAIL_S = 0.03        # ...and this past its top (through a chip's noise the top comes early)
-STEP_GAP_S = 0.1           # a one-channel rep whose landing runs at once (this soon) into a turn...
+LATE_WAIT_S = 0.3          # ...and at most this much more: while V rises after a lowering it
+BRAKE_TAIL_S = 0.03        # ...timed, and this past its top (through a chip's noise it tops early),
+STEP_GAP_S = 0.1           # ...or while a turn opened this soon after a one-channel rep's landing...
 STEP_RATE_RATIO = 5.0      # ...(tilt-only: this many times its own peak rate)...
-STEP_RATE_DPS = 20.0       # ...at least this fast waits up to BRAKE_WAIT_S to see whether that turn
-                           # ...outgrows every rep's: a stride, and the "rep" was its weight shift
+STEP_RATE_DPS = 20.0       # ...and at least this fast may yet outgrow every rep's turn: a stride,
+                           # ...and the "rep" was its weight shift
 IMPACT_BEFORE_S = 0.8      # ...or this long before it (a tilt lowering that settles slowly puts
                            # ...the heel-down estimate up to ~0.7 s after the heel is down)
 DISPLAY_TAU_S = 3.0        # leak of the plotted tilt excursion
@@ -231,6 +231,7 @@ _STILL_DPS2 = STILL_DPS * STILL_DPS
 # read 0.0399999... and timestamps near 1.7e9 s (a Unix clock) are 0.24 us apart, so a step
 # was taken a sample early or late depending on how far the timestamps were from zero.
 _STEP_EPS_S = 1e-6
+_STRIDE, _MAYBE_STRIDE = "stride", "maybe a stride"  # what a one-channel rep's landing ran into
 _STILL_G2 = STILL_G * STILL_G
 _STEP_ACROSS_G2 = STEP_ACROSS_G * STEP_ACROSS_G
 _ANGLE_CLIP_DEG2 = ANGLE_CLIP_DEG * ANGLE_CLIP_DEG
@@ -1479,43 +1480,49 @@ class RepDetector:
         c = self._landing
         if c is not None:
             step = self._into_a_stride(t, c)
-            if step is None:
+            if step == _STRIDE:
                 self._landing = None  # the first step's weight shift, not a rep: never reported
             elif self._impact >= c.bounce_g and self._t_impact > c.top + 0.1:
                 c.bounce = True
                 c.end = self._t_impact
-                if not step:
+                if step != _MAYBE_STRIDE:
                     self._report(t)
-            elif (t >= c.report_at - _STEP_EPS_S and not step and not self._still_lowering(t, c)
+            elif (t >= c.report_at - _STEP_EPS_S and step != _MAYBE_STRIDE and not self._still_lowering(t, c)
                   and not self._tilt_still_up(t, c) and not self._still_braking(t, c)):
                 self._report(t)
         self._expire(t)
 
-    def _into_a_stride(self, t: float, c: _Candidate) -> bool | None:
-        """A one-channel rep whose landing runs into a fast turn: True while that turn may yet
-        grow into a stride (wait, up to BRAKE_WAIT_S past the report time), None once it has
-        turned further than any rep of the session (the "rep" was the first step's weight
-        shift), else False. For a tilt-only rep, a turn starting within STEP_GAP_S of its
+    @staticmethod
+    def _may_wait(t: float, c: _Candidate) -> bool:
+        """``c`` may still wait for its landing: at most LATE_WAIT_S past its report time."""
+        return t - c.report_at <= LATE_WAIT_S + _STEP_EPS_S
+
+    def _into_a_stride(self, t: float, c: _Candidate) -> str:
+        """Whether a one-channel rep's landing ran into a stride: _MAYBE_STRIDE while a fast turn
+        that opened then may yet outgrow every rep of the session (the rep waits, at most
+        LATE_WAIT_S past its report time), _STRIDE once it has (the "rep" was the first step's
+        weight shift), else "". For a tilt-only rep, a turn opening within STEP_GAP_S of its
         lowering's end and far faster than its own: after trace 13's hack-squat set, 1.1 deg up
         and back in 2.1 s, then a 30 deg stride 0.04 s later, counted while walking at 25, 60
         and 120 Hz (a fast rep straight after a slow one turns under 10 deg). For a V-only rep,
-        one starting in its lowering: donkey trace 6 retimed 0.8x, V's view of the set's last
+        one opening in its lowering: donkey trace 6 retimed 0.8x, V's view of the set's last
         landing running through a posture change into the first stride."""
         lb = self.T.lobes
         if lb.sign == 0:
-            return False
+            return ""
         if c.ch == "T":
             if ("V" in c.seen or c.size > ALONE_MAX_DEG
                     or lb.t_low - c.lobe_end >= STEP_GAP_S - _STEP_EPS_S):
-                return False
-            fast_dps = max(STEP_RATE_RATIO * 1.875 * c.size / c.lift_s, STEP_RATE_DPS)  # (min-jerk peak)
+                return ""
+            # (1.875 size / lift_s is the rep's own lift lobe's peak rate: min-jerk)
+            fast_dps = max(STEP_RATE_RATIO * 1.875 * c.size / c.lift_s, STEP_RATE_DPS)
         else:
             if "T" in c.seen or not c.top < lb.t_low < c.lobe_end + STEP_GAP_S - _STEP_EPS_S:
-                return False
+                return ""
             fast_dps = STEP_RATE_DPS
         if abs(lb.area) > max(ALONE_MAX_DEG, self._turn_max_seen_by_both()):
-            return None
-        return lb.peak > fast_dps and t - c.report_at <= BRAKE_WAIT_S + _STEP_EPS_S
+            return _STRIDE
+        return _MAYBE_STRIDE if lb.peak > fast_dps and self._may_wait(t, c) else ""
 
     def _bounce_g(self, c: _Candidate) -> float:
         """The impact spike (g) that marks ``c``'s landing a bounce: SHOCK_BOUNCE_G above what
@@ -1565,9 +1572,9 @@ class RepDetector:
         upwards until it is down (a 2.5 s lowering: the lobe ends 0.6 s before). Wait while V
         is at the top of that rise, and BRAKE_TAIL_S after (V tops out as the braking eases,
         just before the heel lands, and a chip's noise tops it out a little earlier still), up to
-        BRAKE_WAIT_S past the report time; not while the tilt is turning down, whose own lobe
+        LATE_WAIT_S past the report time; not while the tilt is turning down, whose own lobe
         will time the rep."""
-        if c.tilt_timed or t - c.report_at > BRAKE_WAIT_S + _STEP_EPS_S:
+        if c.tilt_timed or not self._may_wait(t, c):
             return False
         ls = self.T.lift_sign
         if ls != 0 and self.T.lobes.sign == -ls:

@@ -168,11 +168,24 @@ def _checks_module() -> ModuleType:
 
 def _reps_through_check(traces_dir: Path, check: str, trace: str) -> list[RepEvent]:
     """The reps counted on a recording as one of ``tests/counter/checks.py``'s checks changes
-    it (resampled, retimed, noisier), with that check's seed."""
+    it (resampled, retimed, noisier, a chip fault), with that check's seed."""
     checks = _checks_module()
     raw = np.array(list(read_trace(traces_dir / f"{trace}.csv")), dtype=float)
-    changed = checks.CHECKS[check][0](raw, checks.seed_of(f"{trace}.csv"))
+    changed = checks._check(check)[0](raw, checks.seed_of(f"{trace}.csv"))
     return _reps(CalfCounter().run(Sample(*row) for row in changed.tolist()))
+
+
+def _labels_through_check(traces_dir: Path, check: str, trace: str) -> dict:
+    """A recording's labels on the clock of the check (retimed ones move them)."""
+    checks = _checks_module()
+    return checks._retimed(json.loads((traces_dir / f"{trace}.labels.json").read_text()), checks._check(check)[1])
+
+
+def _ends_while_walking(reps: list[RepEvent], labels: dict) -> list[RepEvent]:
+    """The reps that end inside a labelled walk (the recording has at least one)."""
+    walks = [d for d in labels["distractors"] if d["kind"] == "walking"]
+    assert walks
+    return [r for r in reps for d in walks if d["start_s"] <= r.end_s <= d["end_s"]]
 
 
 def test_a_weight_shift_into_the_first_stride_is_no_rep(traces_dir: Path) -> None:
@@ -181,10 +194,7 @@ def test_a_weight_shift_into_the_first_stride_is_no_rep(traces_dir: Path) -> Non
     later; it counted as a rep ending in the walk. A tilt-only rep whose landing runs at once
     into a turn past 15 deg was the first step's weight shift."""
     reps = _reps_through_check(traces_dir, "rate25", "trace_013")
-    walks = [d for d in json.loads((traces_dir / "trace_013.labels.json").read_text())["distractors"]
-             if d["kind"] == "walking"]
-    assert walks
-    assert not [r for r in reps for d in walks if d["start_s"] <= r.end_s <= d["end_s"]]
+    assert not _ends_while_walking(reps, _labels_through_check(traces_dir, "rate25", "trace_013"))
     assert len(reps) >= 13
 
 
@@ -193,12 +203,9 @@ def test_a_landing_seen_by_v_alone_running_into_a_stride_is_no_rep(traces_dir: P
     through a posture change and ended as the first stride of a walk began (the tilt's 34 deg
     lobe opened 0.14 s before), and it counted in the set while walking. A V-only rep during
     whose lowering a turn bigger than any rep of the session began was that stride's start."""
-    checks = _checks_module()
     reps = _reps_through_check(traces_dir, "fast0.8", "trace_006")
-    lab = checks._retimed(json.loads((traces_dir / "trace_006.labels.json").read_text()), 0.8)
-    walks = [d for d in lab["distractors"] if d["kind"] == "walking"]
-    assert walks
-    assert not [r for r in reps for d in walks if d["start_s"] <= r.end_s <= d["end_s"]]
+    lab = _labels_through_check(traces_dir, "fast0.8", "trace_006")
+    assert not _ends_while_walking(reps, lab)
     assert len(reps) >= sum(len(s["reps"]) for s in lab["sets"]) - 2
 
 
@@ -209,10 +216,7 @@ def test_bounces_are_seen_at_a_rate_that_is_not_a_multiple_of_100_hz(traces_dir:
     low-pass gives it: the impact test compared a sample with its neighbours one sample (8 ms)
     away, rounded from 10 ms, inside an impact the chip's 21 Hz low-pass had spread, and found
     10 of 17 and 4 of 7. It now reaches at least 10 ms each way (two samples)."""
-    checks = _checks_module()
-    raw = np.array(list(read_trace(traces_dir / f"{trace}.csv")), dtype=float)
-    changed = checks._resample(120)(raw, checks.seed_of(f"{trace}.csv"))
-    reps = _reps(CalfCounter().run(Sample(*row) for row in changed.tolist()))
+    reps = _reps_through_check(traces_dir, "rate120", trace)
     sets = json.loads((traces_dir / f"{trace}.labels.json").read_text())["sets"]
     bounces = [r["end_s"] for s in sets for r in s["reps"] if r["bouncing"]]
     flagged = sum(any(abs(r.end_s - end) < 0.8 and "bouncing" in r.flags for r in reps) for end in bounces)
