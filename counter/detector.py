@@ -136,6 +136,8 @@ T_ON_NOISE = 3.0           # ...and this many times the channel noise
 T_MIN_DEG = 0.6            # smallest lobe worth pairing...
 T_AREA_ON_DEG = 0.4        # ...and a slow turn this far is a lobe below the on-level
 AGREE_MIN_DEG = 0.3        # ...and of a tilt that turns up and back under a V rep
+SMALL_LIFT_DEG = T_AREA_ON_DEG  # a first movement after a rest smaller than T_MIN_DEG votes a lift...
+SMALL_LIFT_VOTE = 0.3      # ...this weakly (a rest's or V's vote weighs 1; votes keep 0.8 of the last)
 V_ON_CMS = 0.8             # V lobe on-level: at least this...
 V_ON_NOISE = 4.0           # ...and this many times the channel noise
 V_MIN_CM = 0.8             # smallest V top lobe worth counting
@@ -435,6 +437,13 @@ class _Pairer:
                 self.pending = lobe if self._may_lift(lobe) else None
                 return None
         if abs(lobe.area) < self.area_min:
+            if (not self.fixed_sign and after_rest and lobe.t_start >= self.rest_votes_from
+                    and abs(lobe.area) >= max(SMALL_LIFT_DEG, self.vote_min)):
+                # Too small to pair, still most likely a lift: but only a weak say. Before the
+                # axis is learned a slow leg press's 1.2 deg lift reads 0.5 deg along the one
+                # held, and V cannot see a slide at 70 deg from vertical: nothing else may ever
+                # say which way a lift turns, and the set's lowerings pair with the next lifts.
+                self.vote(lobe.sign, SMALL_LIFT_VOTE)
             return None
         if not self.fixed_sign and abs(lobe.area) <= self.vote_max:
             # (strides and sit-downs say nothing about reps)
