@@ -652,6 +652,22 @@ def test_a_lift_with_almost_no_tilt_counts(rate_hz: int) -> None:
     assert len(reps) == 8
 
 
+def test_synthetic_reps_travel_along_their_line() -> None:
+    """The generator's ``travel_deg``: with no tilt, the sensor's acceleration integrated twice
+    over a lift moves it ``lift_m`` along a line that far from vertical (up the sensor's z,
+    forward along its y), and back down it over the lowering."""
+    rate_hz, lift_s = 1000, 1.0
+    x = np.array(_synthetic_rep_samples(rate_hz, 1, lift_s=lift_s, hold_s=0.5, lower_s=1.5, tilt_deg=0.0,
+                                        lift_m=0.05, travel_deg=60.0, lead_s=0.0, tail_s=0.0))
+    dt = 1.0 / rate_hz
+    a_ms2 = (x[:, 1:4] - [0.0, 0.0, 1.0]) * 9.80665
+    pos_m = np.cumsum(np.cumsum(a_ms2, axis=0) * dt, axis=0) * dt
+    top = pos_m[int(round((lift_s + 0.25) * rate_hz))]
+    assert top[2] == pytest.approx(0.05 * math.cos(math.radians(60.0)), abs=5e-4)
+    assert top[1] == pytest.approx(0.05 * math.sin(math.radians(60.0)), abs=5e-4)
+    assert np.abs(pos_m[-1]) == pytest.approx(np.zeros(3), abs=5e-4)
+
+
 @pytest.mark.parametrize("rate_hz", [50, 100])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_session_that_starts_with_slow_leg_presses_counts_them(rate_hz: int, seed: int) -> None:
