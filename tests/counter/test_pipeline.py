@@ -441,8 +441,8 @@ def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift
     phase (a step, not a rep). ``travel_deg``: the rep travels ``lift_m`` along a line this far
     from vertical towards the forward tilt (a leg press slides the shank along itself)."""
     period = lift_s + hold_s + lower_s + (0.05 if bounce else pause_s)
+    rise_m = lift_m * math.cos(math.radians(travel_deg))
     slide_m = lift_m * math.sin(math.radians(travel_deg))
-    lift_m = lift_m * math.cos(math.radians(travel_deg))
     total = lead_s + reps * period + tail_s
     out = []
     dt = 1.0 / rate_hz
@@ -453,14 +453,14 @@ def _synthetic_rep_samples(rate_hz: float, reps: int, bounce: bool = False, lift
         if 0 <= k < reps:
             if u < lift_s:
                 ang, rate = tilt_deg * _mj(u / lift_s), tilt_deg * _dmj(u / lift_s) / lift_s
-                up_g = lift_m * _ddmj(u / lift_s) / lift_s ** 2 / 9.80665
+                up_g = rise_m * _ddmj(u / lift_s) / lift_s ** 2 / 9.80665
                 fwd_g = (carry_m + slide_m) * _ddmj(u / lift_s) / lift_s ** 2 / 9.80665
             elif u < lift_s + hold_s:
                 ang = tilt_deg
             elif u < lift_s + hold_s + lower_s:
                 v = (u - lift_s - hold_s) / lower_s
                 ang, rate = tilt_deg * (1 - _mj(v)), -tilt_deg * _dmj(v) / lower_s
-                up_g = -lift_m * _ddmj(v) / lower_s ** 2 / 9.80665
+                up_g = -rise_m * _ddmj(v) / lower_s ** 2 / 9.80665
                 fwd_g = (carry_m - slide_m) * _ddmj(v) / lower_s ** 2 / 9.80665
             if bounce and lift_s + hold_s + lower_s <= u < lift_s + hold_s + lower_s + 0.02 and k < reps - 1:
                 shock = 1.0
