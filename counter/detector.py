@@ -106,10 +106,10 @@ TAU_SHOCK_S = 0.05         # decay of the shock envelope (acceleration above ~3 
 TAU_STILL_S = 0.25         # the leg is still when rate and acceleration stay near their
 STILL_DPS = 1.0            # ...quarter-second averages (within this)...
 STILL_G = 0.004            # ...and this...
-STILL_FOR_S = 0.3          # ...for this long; then the gyro bias is learned
-TAU_BIAS_S = 4.0           # (TAU_BIAS_FAST_S until BIAS_SETTLED_S of stillness have been seen)
-TAU_BIAS_FAST_S = 0.5
-BIAS_SETTLED_S = 3.0
+STILL_FOR_S = 0.3          # ...for this long; then the gyro bias is learned...
+BIAS_MEMORY_SHARE = 0.5    # ...with a memory of half the stillness seen so far (a mean over T s is
+TAU_BIAS_FAST_S = 0.5      # ...as noisy as an EMA of T/2), at least this...
+TAU_BIAS_S = 12.0          # ...and at most this (16 and 24 s measure alike)
 BIAS_KNOWN_S = 1.0         # after this much stillness the offset is mostly learned (2 x fast tau)
 TAU_ANGLE_S = 0.7          # rotation angle of the last second or so, for the axis
 ANGLE_CLIP_DEG = 8.0       # a sit-down or a stride must not own the axis
@@ -624,9 +624,8 @@ def _fast_gains(dt: float) -> tuple[float, ...]:
 
 
 def _slow_gains(dt: float) -> tuple[float, ...]:
-    """Gains of the slow estimators (bias, axis, plotted tilt), run every ``SLOW_STEP_S``."""
-    return (1.0 - math.exp(-dt / TAU_STILL_S), 1.0 - math.exp(-dt / TAU_BIAS_FAST_S), 1.0 - math.exp(-dt / TAU_BIAS_S),
-            math.exp(-dt / TAU_ANGLE_S), math.exp(-dt / DISPLAY_TAU_S))
+    """Gains of the slow estimators (stillness, axis, plotted tilt), run every ``SLOW_STEP_S``."""
+    return (1.0 - math.exp(-dt / TAU_STILL_S), math.exp(-dt / TAU_ANGLE_S), math.exp(-dt / DISPLAY_TAU_S))
 
 
 class RepDetector:
@@ -854,6 +853,11 @@ class RepDetector:
         return self._bias
 
     @property
+    def rep_axis(self) -> tuple[float, float, float]:
+        """The axis the leg turns about in a rep, as learned so far (unit vector, sensor axes)."""
+        return self._axis
+
+    @property
     def accel_bias_g(self) -> tuple[float, float, float]:
         """The accelerometer bias learned so far (g, sensor axes): only its part along the
         directions the leg has turned through between rests, the part that matters."""
@@ -889,7 +893,7 @@ class RepDetector:
             if len(self._slow_cache) > 64:
                 self._slow_cache.clear()
             ks = self._slow_cache[dt] = _slow_gains(dt)
-        k_still, k_bias_fast, k_bias, d_angle, d_display = ks
+        k_still, d_angle, d_display = ks
         self.signal = self.signal * d_display + w * dt
 
         # The bias is learned while rate and acceleration both stay near their quarter-second
@@ -918,7 +922,11 @@ class RepDetector:
                 # quarter-second mean |a| is its rest.
                 t_stop = self._vert[3]
                 self._vert = (math.sqrt(qx * qx + qy * qy + qz * qz) - self._corr_g, 0.0, t, t_stop)
-            kb = k_bias if self._still_s > BIAS_SETTLED_S + _STEP_EPS_S else k_bias_fast
+            # A memory that grows with the stillness seen: short at first (the session's first
+            # rep needs the offset), long once known, so that a leg press turning under 1 deg/s
+            # (slow and smooth, so it reads as still) is not learned as offset. With a 4 s
+            # memory a synthetic 1.2 deg rep read 1.58 deg up and 0.81 deg down.
+            kb = 1.0 - math.exp(-dt / min(TAU_BIAS_S, max(TAU_BIAS_FAST_S, BIAS_MEMORY_SHARE * self._still_s)))
             bx, by, bz = self._bias
             self._bias = (bx + kb * (rx - bx), by + kb * (ry - by), bz + kb * (rz - bz))
 
