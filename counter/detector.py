@@ -136,8 +136,8 @@ T_ON_NOISE = 3.0           # ...and this many times the channel noise
 T_MIN_DEG = 0.6            # smallest lobe worth pairing...
 T_AREA_ON_DEG = 0.4        # ...and a slow turn this far is a lobe below the on-level
 AGREE_MIN_DEG = 0.3        # ...and of a tilt that turns up and back under a V rep
-SMALL_LIFT_DEG = T_AREA_ON_DEG  # a first movement after a rest smaller than T_MIN_DEG votes a lift...
-SMALL_LIFT_VOTE = 0.3      # ...this weakly (a rest's or V's vote weighs 1; votes keep 0.8 of the last)
+SMALL_LIFT_VOTE = 0.3      # a first movement after a rest under T_MIN_DEG (but T_AREA_ON_DEG) votes a
+                           # ...lift this weakly (a rest's or V's vote weighs 1; votes keep 0.8 of the last)
 V_ON_CMS = 0.8             # V lobe on-level: at least this...
 V_ON_NOISE = 4.0           # ...and this many times the channel noise
 V_MIN_CM = 0.8             # smallest V top lobe worth counting
@@ -436,9 +436,11 @@ class _Pairer:
             if self.top_mode:
                 self.pending = lobe if self._may_lift(lobe) else None
                 return None
+        # After a rest the leg is at the bottom: the first movement is a lift.
+        first_move = (not self.fixed_sign and after_rest and lobe.t_start >= self.rest_votes_from
+                      and abs(lobe.area) >= self.vote_min)
         if abs(lobe.area) < self.area_min:
-            if (not self.fixed_sign and after_rest and lobe.t_start >= self.rest_votes_from
-                    and abs(lobe.area) >= max(SMALL_LIFT_DEG, self.vote_min)):
+            if first_move and abs(lobe.area) >= T_AREA_ON_DEG:
                 # Too small to pair, still most likely a lift: but only a weak say. Before the
                 # axis is learned a slow leg press's 1.2 deg lift reads 0.5 deg along the one
                 # held, and V cannot see a slide at 70 deg from vertical: nothing else may ever
@@ -447,8 +449,7 @@ class _Pairer:
             return None
         if not self.fixed_sign and abs(lobe.area) <= self.vote_max:
             # (strides and sit-downs say nothing about reps)
-            if after_rest and lobe.t_start >= self.rest_votes_from and abs(lobe.area) >= self.vote_min:
-                # After a rest the leg is at the bottom: the first movement is a lift.
+            if first_move:
                 self.vote(lobe.sign)
             if lobe.end_shock >= SHOCK_STRIKE_G:
                 # A movement that ends in a heel strike was a lowering.

@@ -127,15 +127,17 @@ def test_the_gyro_offset_stays_put_through_a_leg_press_session(traces_dir: Path)
     labels = json.loads((traces_dir / "trace_023.labels.json").read_text())
     chip_dps = np.array(labels["sim"]["gyro_bias_dps"])
     windows = [(s["start_s"], s["end_s"]) for s in labels["sets"]]
-    det = RepDetector(CounterConfig())
-    off_dps = []
+    counter = CalfCounter()
+    det = counter.detector
+    off_dps, events = [], []
     for s in read_trace(traces_dir / "trace_023.csv"):
-        det.update(s)
+        events += counter.update(s)
         if any(a <= s.t_s <= b for a, b in windows):
             off_dps.append(abs(float(np.dot(np.array(det.gyro_bias_dps) - chip_dps, det.rep_axis))))
+    events += counter.finish()
     assert np.percentile(off_dps, 95) < 0.12
     second = labels["sets"][1]
-    ends = [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / "trace_023.csv")))]
+    ends = [r.end_s for r in _reps(events)]
     assert len(_in_set(second, ends)) == len(second["reps"]) == 12
 
 
