@@ -188,6 +188,8 @@ V_UP_SHARE = 0.1           # ...after a lift of at least this share of it
 HOLD_S = 0.4               # wait this long for the other channel to confirm a V rep...
 HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)...
 HOLD_BIG_T_S = 0.3         # ...or a tilt rep too big to count alone, which V must confirm
+TRAVEL_KNOWN_CM = 3.5      # once the session's tilt reps move the sensor this far up and back
+                           # ...(cm), a pair of turns that brings it down is no rep
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering,
 V_WAIT_MAX_S = 0.1         # ...or up to this much more for a slow one (V's leak ends it early)
@@ -196,7 +198,8 @@ DOWN_AFTER_END = 0.15      # the heel lands at most this share of a lowering aft
 BOUNCE_WAIT_S = 0.2        # after the heel should be down, watch this long for an impact
 LATE_WAIT_S = 0.3          # ...and at most this much more: while V rises after a lowering it
 BRAKE_TAIL_S = 0.03        # ...timed, and this past its top (through a chip's noise it tops early),
-STEP_GAP_S = 0.1           # ...or while a turn opened this soon after a one-channel rep's landing...
+STEP_GAP_S = 0.1           # ...or while a turn opened this soon after a tilt-only rep's landing
+                           # ...(after a V-only rep's top, while it waits for its landing)...
 STEP_RATE_RATIO = 5.0      # ...(tilt-only: this many times its own peak rate)...
 STEP_RATE_DPS = 20.0       # ...and at least this fast may yet outgrow every rep's turn: a stride,
                            # ...and the "rep" was its weight shift
@@ -250,6 +253,8 @@ class _Lobe(NamedTuple):
     end_shock: float  # shock envelope when the lobe ended, g
     lift_cms: float   # largest vertical speed during the lobe, cm/s (T lobes)
     energy: float     # integral of x^2 dt (deg^2/s or cm^2/s)
+    at_start: tuple[float, float, float] = (0.0, 0.0, 0.0)  # (T) the vertical integrals when it started...
+    at_end: tuple[float, float, float] = (0.0, 0.0, 0.0)    # ...and ended: see _travel_cm
 
 
 def _v_landing_after_s(lower_s: float) -> float:
@@ -270,7 +275,8 @@ def _joined(a: _Lobe, b: _Lobe, area: float) -> _Lobe:
     """Lobe ``a`` and the later lobe ``b`` of the same sign as one movement turning ``area`` in
     all (what turned between them counts there; the moment and energy are the two lobes')."""
     return _Lobe(a.sign, a.t_start, b.t_end, area, max(a.peak, b.peak), a.moment + b.moment,
-                 max(a.mid_shock, b.mid_shock), b.end_shock, max(a.lift_cms, b.lift_cms), a.energy + b.energy)
+                 max(a.mid_shock, b.mid_shock), b.end_shock, max(a.lift_cms, b.lift_cms), a.energy + b.energy,
+                 a.at_start, b.at_end)
 
 
 class _LobeTracker:
@@ -297,6 +303,7 @@ class _LobeTracker:
         self.t_shock = 0.0
         self.area_at_shock = 0.0
         self.aux = 0.0
+        self.at_low = (0.0, 0.0, 0.0)
 
     def _past_move_end(self, t: float) -> bool:
         """``t`` is past the end of a min-jerk move with the lobe so far (its centre plus half its
@@ -305,9 +312,10 @@ class _LobeTracker:
         return t > self.moment / self.area + 0.9375 * a / self.peak
 
     def update(self, t: float, x: float, dt: float, k_noise: float, shock: float,
-               aux: float = 0.0) -> _Lobe | None:
+               aux: float = 0.0, at: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> _Lobe | None:
         """Feed one sample of the signal ``x``; returns the lobe that just ended, if any. The
-        largest ``shock`` and ``aux`` (for T: the vertical speed) during a lobe go with it."""
+        largest ``shock`` and ``aux`` (for T: the vertical speed) during a lobe go with it, and
+        ``at`` (for T: the vertical integrals) as it started and ended."""
         ax = x if x >= 0.0 else -x
         near_zero = 1.5 * self.noise
         sign = self.sign
@@ -323,12 +331,13 @@ class _LobeTracker:
                 mid = self.shock if (self.t_shock > self.t_low + EDGE_S
                                      and (1.0 - LANDED_SHARE) * a_all <= a_shock < LANDED_SHARE * a_all) else 0.0
                 done = _Lobe(sign, self.t_low, t, self.area, self.peak, self.moment, mid, shock, self.aux,
-                             self.energy)
+                             self.energy, self.at_low, at)
                 self.sign = sign = 0
         area = self.area
         if done is not None or ax < near_zero or (area != 0.0 and (x > 0.0) != (area > 0.0)):
             # Near zero (or the sign flipped): a lobe starts from here at the earliest.
             self.t_low = t
+            self.at_low = at
             self.area = area = x * dt
             self.peak = ax
             self.moment = t * area
@@ -498,7 +507,7 @@ class _Candidate:
 
     __slots__ = ("ch", "start", "top", "end", "lobe_end", "t", "size", "top_size", "lift_s", "lower_s",
                  "hold_s", "rom_deg", "bounce", "lift_cms", "seen", "report_at", "down", "extended", "top_end",
-                 "counted", "tempo_s", "lower_cms", "bounce_g", "blind", "braked")
+                 "counted", "tempo_s", "lower_cms", "bounce_g", "blind", "braked", "travel_cm")
 
     def __init__(self, ch: str, up: _Lobe, dn: _Lobe, t: float, lift_s: float, lower_s: float, rom_deg: float):
         self.ch = ch
@@ -531,6 +540,8 @@ class _Candidate:
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
+        # (T) How far the sensor rose in the lift and came down in the lowering (cm).
+        self.travel_cm = _travel_cm(up) - _travel_cm(dn)
 
     @property
     def tilt_timed(self) -> bool:
@@ -544,6 +555,15 @@ class _Candidate:
         a, b = max(self.lobe_end, self.end), max(other.lobe_end, other.end)
         ov = min(a, b) - max(self.start, other.start)
         return ov >= 0.5 * min(a - self.start, b - other.start)
+
+
+def _travel_cm(lobe: _Lobe) -> float:
+    """How far the sensor rose (cm) from a tilt lobe's start to its end, both taken as moments
+    the leg stood still: the double integral of the vertical acceleration, less the speed that
+    integral gained, spread evenly over the lobe. A constant error in the acceleration (the
+    chip's bias and scale along g) grows the speed linearly, which that removes exactly."""
+    (u_a, p_a, t_a), (u_b, p_b, t_b) = lobe.at_start, lobe.at_end
+    return (p_b - p_a) - 0.5 * (u_a + u_b) * (t_b - t_a)
 
 
 def _within(x: float, y: float, k: float) -> bool:
@@ -659,6 +679,9 @@ class RepDetector:
         self.V = _Pairer(V_ON_CMS, V_ON_NOISE, V_END_FRACTION, V_MIN_CM, top_mode=True, lift_sign=1)
         self._recent: dict[str, list[float]] = {"T": [], "V": []}
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
+        self._zupt = (0.0, 0.0, 0.0)  # integrals of the vertical acceleration (cm/s, cm) and their clock (s)
+        self._travels: list[float] = []  # the last tilt reps' travel (cm)
+        self._typical_travel = 0.0
         self._last: _Candidate | None = None     # the last rep counted
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
         self._big: _Candidate | None = None      # the last big tilt rep nothing confirmed
@@ -830,7 +853,13 @@ class RepDetector:
 
         if self._landing is not None or self._held is not None:
             self._settle(t)
-        lobe = self.T.lobes.update(t, w, dt, k_noise, shock, v if v >= 0.0 else -v)
+        # The vertical acceleration's integrals on their own clock (elapsed sample time: a Unix
+        # clock's 1.7e9 s would cost the differences their precision).
+        zu, zp, zt = self._zupt
+        zu += (mag_g - 1.0) * 980.665 * dt
+        zp += zu * dt
+        self._zupt = (zu, zp, zt + dt)
+        lobe = self.T.lobes.update(t, w, dt, k_noise, shock, v if v >= 0.0 else -v, self._zupt)
         if lobe is not None:
             pair = self.T.feed(lobe)
             if pair is not None:
@@ -857,6 +886,12 @@ class RepDetector:
     def rep_axis(self) -> tuple[float, float, float]:
         """The axis the leg turns about in a rep, as learned so far (unit vector, sensor axes)."""
         return self._axis
+
+    @property
+    def typical_travel_cm(self) -> float:
+        """How far the session's last tilt reps moved the sensor, up in the lift and back down
+        in the lowering together (cm; their median, 0 until two are known)."""
+        return self._typical_travel
 
     @property
     def accel_bias_g(self) -> tuple[float, float, float]:
@@ -1117,6 +1152,16 @@ class RepDetector:
             if not 1.0 / TEMPO_RATIO_MAX <= lift_s / lower_s <= TEMPO_RATIO_MAX:
                 return  # a heel rises and comes down at similar speeds; a step swings, then rolls
             c = _Candidate(ch, up, dn, t, lift_s, lower_s, abs(up.area))
+            if self._t_impact >= up.t_start - EDGE_S:
+                # A heel strike since the lift began: its shock clips and the low-pass smears
+                # it, and a bounce leaves no still moment at the bottom. The travel is unknown.
+                c.travel_cm = math.nan
+            elif self._typical_travel >= TRAVEL_KNOWN_CM and c.travel_cm < 0.0:
+                # The session's reps lift the sensor, and this pair of turns brought it down: a
+                # single leg's sway or a weight shift (a lowering paired with the next lift
+                # goes down too). Trace 21's weight shifts after its sets turned the shank
+                # 2.3-2.7 deg and back and counted; V's view of the same movement may still.
+                return
             turn_rad_s = math.radians(max(up.peak, dn.peak))
             if (max(lift_s, lower_s) <= LEVER_MAX_PHASE_S
                     and _unleak(c.lift_cms, lift_s) < LEVER_MIN_CM * turn_rad_s):
@@ -1431,6 +1476,12 @@ class RepDetector:
         self._typical[c.ch] = sorted(rp)[len(rp) // 2] if len(rp) >= 2 else 0.0
         if c.ch == "T":
             self.T.vote_min = IN_SET_FRACTION * self._typical["T"]
+            tr = self._travels
+            if c.travel_cm == c.travel_cm:
+                tr.append(c.travel_cm)
+            if len(tr) > 5:
+                del tr[0]
+            self._typical_travel = sorted(tr)[len(tr) // 2] if len(tr) >= 2 else 0.0
 
     def _count(self, t: float, c: _Candidate) -> None:
         """Counted; reported once the heel is down (an impact there marks a bounce)."""
@@ -1523,8 +1574,11 @@ class RepDetector:
         lowering's end and far faster than its own: after trace 13's hack-squat set, 1.1 deg up
         and back in 2.1 s, then a 30 deg stride 0.04 s later, counted while walking at 25, 60
         and 120 Hz (a fast rep straight after a slow one turns under 10 deg). For a V-only rep,
-        one opening in its lowering: donkey trace 6 retimed 0.8x, V's view of the set's last
-        landing running through a posture change into the first stride."""
+        one opening after its top, while it waits for its landing: donkey trace 6 retimed 0.8x,
+        V's view of the set's last landing running through a posture change into the first
+        stride; standing trace 11 with 3 mg more noise, V's rebound after the set's last
+        landing and a slow sag, whose "landing" was the first stride's heel strike 0.7 s after
+        V's lobe ended."""
         lb = self.T.lobes
         if lb.sign == 0:
             return ""
@@ -1535,7 +1589,7 @@ class RepDetector:
             # (1.875 size / lift_s is the rep's own lift lobe's peak rate: min-jerk)
             fast_dps = max(STEP_RATE_RATIO * 1.875 * c.size / c.lift_s, STEP_RATE_DPS)
         else:
-            if "T" in c.seen or not c.top < lb.t_low < c.lobe_end + STEP_GAP_S - _STEP_EPS_S:
+            if "T" in c.seen or not c.top < lb.t_low:
                 return ""
             fast_dps = STEP_RATE_DPS
         if abs(lb.area) > max(ALONE_MAX_DEG, self._turn_max_seen_by_both()):

@@ -293,6 +293,34 @@ def test_a_weight_shift_out_of_an_unsettled_leg_is_no_rep(traces_dir: Path) -> N
     assert {r.set for r in reps} == {1, 2, 3}
 
 
+@pytest.mark.parametrize("trace", ["trace_021", "trace_007", "trace_014"])
+def test_a_weight_shift_that_brings_the_sensor_down_is_no_rep(traces_dir: Path, trace: str) -> None:
+    """Single leg trace 21 (194.7-198.3 s and 198.4-202.9 s, after the second set), standing
+    trace 7 (322.3 s) and donkey trace 14 (94.7 s): a weight shift turned the shank 2-3 deg
+    and back, out of a leg at rest or within a set's reach, and counted as a tilt-only rep. The
+    sensor came down over the two turns, in sessions whose reps move it 3 cm and more up and
+    back: such a pair of turns is no rep."""
+    labels = json.loads((traces_dir / f"{trace}.labels.json").read_text())
+    shifts = [d for d in labels["distractors"] if d.get("what") == "weight_shift"]
+    assert shifts
+    reps = _reps(CalfCounter().run(read_trace(traces_dir / f"{trace}.csv")))
+    assert not [r for r in reps for d in shifts if d["start_s"] <= r.end_s <= d["end_s"]]
+    for labelled in labels["sets"]:
+        assert abs(len(_in_set(labelled, [r.end_s for r in reps])) - len(labelled["reps"])) <= 1
+
+
+def test_a_landing_v_waits_for_that_turns_out_a_stride_is_no_rep(traces_dir: Path) -> None:
+    """Standing trace 11 with 3 mg more noise: after the last set, V's rebound from the last
+    landing and a slow sag made a V-only rep whose lobe ended 0.5 s before the first stride
+    of a walk began; it waited for its landing, took the stride's heel strike for a bounce and
+    counted while walking. A turn that opens after a V-only rep's top, while it waits for its
+    landing, and grows into a stride makes it the stride's weight shift."""
+    reps = _reps_through_check(traces_dir, "noise3", "trace_011")
+    lab = _labels_through_check(traces_dir, "noise3", "trace_011")
+    assert not _ends_while_walking(reps, lab)
+    assert len(reps) >= sum(len(s["reps"]) for s in lab["sets"]) - 2
+
+
 @pytest.mark.parametrize("offset_s", [1.7e9, 12345.678])
 def test_where_the_clock_starts_changes_nothing(traces_dir: Path, offset_s: float) -> None:
     """Single leg, trace 21, with every timestamp moved on by a Unix clock's 1.7e9 s or by an
@@ -674,6 +702,20 @@ def test_a_lift_with_almost_no_tilt_counts(rate_hz: int) -> None:
     """Hack-squat sled: the body rises 6 cm with the shank held, turning it only 0.5 deg."""
     reps = _reps(CalfCounter().run(_synthetic_rep_samples(rate_hz, 8, tilt_deg=0.5, lift_m=0.06)))
     assert len(reps) == 8
+
+
+@pytest.mark.parametrize("rate_hz", [25, 100, 400])
+@pytest.mark.parametrize("lift_m", [0.03, 0.06])
+def test_tilt_reps_measure_how_far_the_sensor_travels(rate_hz: int, lift_m: float) -> None:
+    """Reps that lift the sensor 3 or 6 cm, through a chip mounted any way round with 10-20 mg
+    of accelerometer bias: the acceleration along gravity integrated twice over each tilt lobe,
+    still at both ends, gives 70-100 % of the 6 or 12 cm up and back down (the lobes' ends
+    cut the slow start and finish of each phase), whatever the bias."""
+    for seed in (1, 3):
+        det = RepDetector(CounterConfig())
+        for s in _through_a_chip(_chip_sampled_reps(rate_hz, 6, lift_m=lift_m), seed):
+            det.update(s)
+        assert 0.7 * 200 * lift_m <= det.typical_travel_cm <= 200 * lift_m
 
 
 def test_synthetic_reps_travel_along_their_line() -> None:
