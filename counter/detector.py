@@ -189,7 +189,9 @@ HOLD_S = 0.4               # wait this long for the other channel to confirm a V
 HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt's lowering)...
 HOLD_BIG_T_S = 0.3         # ...or a tilt rep too big to count alone, which V must confirm
 TRAVEL_KNOWN_CM = 3.5      # once the session's tilt reps move the sensor this far up and back
-                           # ...(cm), a pair of turns that brings it down is no rep
+                           # ...(cm), a pair of turns that brings it down is no rep, and once
+TRAVEL_SHARE = 0.4         # ...the last three each do, nor one that moves it under this share
+                           # ...of the least of them
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering,
 V_WAIT_MAX_S = 0.1         # ...or up to this much more for a slow one (V's leak ends it early)
@@ -1156,11 +1158,7 @@ class RepDetector:
                 # A heel strike since the lift began: its shock clips and the low-pass smears
                 # it, and a bounce leaves no still moment at the bottom. The travel is unknown.
                 c.travel_cm = math.nan
-            elif self._typical_travel >= TRAVEL_KNOWN_CM and c.travel_cm < 0.0:
-                # The session's reps lift the sensor, and this pair of turns brought it down: a
-                # single leg's sway or a weight shift (a lowering paired with the next lift
-                # goes down too). Trace 21's weight shifts after its sets turned the shank
-                # 2.3-2.7 deg and back and counted; V's view of the same movement may still.
+            elif self._goes_nowhere(c):
                 return
             turn_rad_s = math.radians(max(up.peak, dn.peak))
             if (max(lift_s, lower_s) <= LEVER_MAX_PHASE_S
@@ -1208,6 +1206,23 @@ class RepDetector:
             # while the leg turned the other way over the whole of it: a single leg's sway.)
             self.T.vote(best.sign, V_VOTE)
         self._fuse(t, c)
+
+    def _goes_nowhere(self, c: _Candidate) -> bool:
+        """The session's reps lift the sensor, and the tilt pair ``c`` brought it down, or, once
+        the last three reps each moved it TRAVEL_KNOWN_CM, moved it under TRAVEL_SHARE of the
+        least of them: a single leg's sway or a weight shift, a lowering paired with the next
+        lift, a piece of a rep. Trace 21's weight shifts after its sets turned the shank 2.3-2.7
+        deg and back and counted; on one leg a hold paired with a lowering travels 0-1.5 cm
+        where the set's reps travel 4-7. V's view of the same movement may still count (for a
+        lowering paired with the next lift, V sees the real rep). The least of three, not the
+        usual: after a walk or a new posture the same reps can read a third as far (leg-press
+        trace 23's second set, 0.1-1.5 cm after 2.3-3.8), and one such rep stops the test."""
+        tr = self._travels
+        if len(tr) >= 3:
+            least = min(tr[-3:])
+            if least >= TRAVEL_KNOWN_CM:
+                return c.travel_cm < TRAVEL_SHARE * least
+        return self._typical_travel >= TRAVEL_KNOWN_CM and c.travel_cm < 0.0
 
     def _in_swing(self, c: _Candidate) -> bool:
         """``c`` overlaps the last refused leg swing by half of the shorter of the two."""

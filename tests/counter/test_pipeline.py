@@ -309,6 +309,16 @@ def test_a_weight_shift_that_brings_the_sensor_down_is_no_rep(traces_dir: Path, 
         assert abs(len(_in_set(labelled, [r.end_s for r in reps])) - len(labelled["reps"])) <= 1
 
 
+def test_a_piece_of_a_single_leg_rep_that_hardly_moves_the_sensor_is_no_rep(traces_dir: Path) -> None:
+    """Single leg, trace 21: in the second set a tilt pair at 140.7-143.5 s, a sway before a
+    rep that began at 143.1 s, moved the sensor 1.0 cm up and back, where the set's reps move
+    it 4-7 cm, and counted as a 12th rep of 11. Once the last three reps
+    each moved it 3.5 cm or more, a pair that moves it under 0.4 of the least of them is none."""
+    labels = json.loads((traces_dir / "trace_021.labels.json").read_text())
+    ends = [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / "trace_021.csv")))]
+    assert [len(_in_set(s, ends)) for s in labels["sets"]] == [len(s["reps"]) for s in labels["sets"]]
+
+
 def test_a_landing_v_waits_for_that_turns_out_a_stride_is_no_rep(traces_dir: Path) -> None:
     """Standing trace 11 with 3 mg more noise: after the last set, V's rebound from the last
     landing and a slow sag made a V-only rep whose lobe ended 0.5 s before the first stride
