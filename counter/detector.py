@@ -192,6 +192,7 @@ TRAVEL_KNOWN_CM = 3.5      # once the session's tilt reps move the sensor this f
                            # ...(cm), a pair of turns that brings it down is no rep, and once
 TRAVEL_SHARE = 0.4         # ...the last three each do, nor one that moves it under this share
                            # ...of the least of them
+ALONE_TRAVEL_MIN_CM = -2.0 # a tilt rep alone that moves the sensor further down than this is none
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering,
 V_WAIT_MAX_S = 0.1         # ...or up to this much more for a slow one (V's leak ends it early)
@@ -693,6 +694,7 @@ class RepDetector:
         # A V rep refused alone while the tilt's lift under its rise waits for its lowering.
         self._v_awaiting: tuple[_Candidate, _Lobe] | None = None
         self._landing: _Candidate | None = None  # counted, not reported until the heel is down
+        self._reported = (-math.inf, -math.inf)  # the last rep reported: start, end (s)
         self._out: list[DetectedRep] = []
         self._t_impact = -math.inf
         self._t_started = -math.inf  # the first sample's time, or the first after a gap
@@ -1224,6 +1226,14 @@ class RepDetector:
                 return c.travel_cm < TRAVEL_SHARE * least
         return self._typical_travel >= TRAVEL_KNOWN_CM and c.travel_cm < 0.0
 
+    def _covers_reported(self, c: _Candidate) -> bool:
+        """``c`` overlaps the last rep reported by half of the shorter of the two (the
+        scorer's rule for one movement)."""
+        a, b = self._reported
+        end = max(c.lobe_end, c.end)
+        ov = min(b, end) - max(a, c.start)
+        return ov >= 0.5 * min(b - a, end - c.start)
+
     def _in_swing(self, c: _Candidate) -> bool:
         """``c`` overlaps the last refused leg swing by half of the shorter of the two."""
         a, b = self._swung
@@ -1238,7 +1248,7 @@ class RepDetector:
             self._learn(c)
             if c.ch == "T" and c.size > ALONE_MAX_DEG:
                 self._big = c  # (a rep: the next big tilt alike it is one too)
-            if c.ch == "T" and last.ch == "V" and self._landing is last:
+            if c.ch == "T" and last.ch == "V" and self._landing is last and not self._covers_reported(c):
                 self._retime(last, c)
             h = self._held
             if h is not None and h.ch != c.ch and c.same_rep(h):
@@ -1350,7 +1360,10 @@ class RepDetector:
         if self._oversized(c):
             return False
         if c.ch == "T":
-            if self._lift_speed(c) < T_LIFT_CMS:
+            if self._lift_speed(c) < T_LIFT_CMS or c.travel_cm < ALONE_TRAVEL_MIN_CM:
+                # (Alone, with no usual travel to weigh it against: only a pair that clearly
+                # brought the sensor down, past what a chip's bias turning with a seated
+                # shank's 7-8 deg reads, is told apart.)
                 return False
             # Out of a leg that has not kept still (no set under way, no quiet second before
             # it), a steady sway's 1-2 deg swings pair as reps: such a rep must turn further.
@@ -1556,7 +1569,9 @@ class RepDetector:
         c.report_at = land + BOUNCE_WAIT_S
         c.bounce_g = self._bounce_g(c)
         if (self._t_impact >= c.end - IMPACT_BEFORE_S and self._t_impact > c.top
-                and self._impact_g >= c.bounce_g):
+                and self._t_impact <= c.report_at + LATE_WAIT_S and self._impact_g >= c.bounce_g):
+            # (No later than a landing may be waited for: a rep counted late, the set's first
+            # once the second confirms it, would take the second's landing for its own.)
             c.bounce = True
             c.end = c.report_at = self._t_impact  # the heel is down: nothing more to wait for
 
@@ -1700,3 +1715,4 @@ class RepDetector:
             flags.append(TOO_FAST)
         self._out.append(DetectedRep(c.start, c.top, c.end, t, lift_s, c.hold_s, lower_s, c.rom_deg,
                                      tuple(flags)))
+        self._reported = (c.start, c.end)

@@ -319,6 +319,33 @@ def test_a_piece_of_a_single_leg_rep_that_hardly_moves_the_sensor_is_no_rep(trac
     assert [len(_in_set(s, ends)) for s in labels["sets"]] == [len(s["reps"]) for s in labels["sets"]]
 
 
+def test_a_turn_alone_that_brings_the_sensor_down_is_no_rep(traces_dir: Path) -> None:
+    """Standing trace 7 with 3 mg more noise: before the first set, a movement at 6.0-8.5 s
+    turned the shank 2.4 deg and back alone and counted as the set's first rep (19 of 18).
+    It brought the sensor 3.1 cm down; a rep alone lifts it."""
+    labels = json.loads((traces_dir / "trace_007.labels.json").read_text())
+    reps = _reps_through_check(traces_dir, "noise3", "trace_007")
+    first = labels["sets"][0]
+    assert len(_in_set(first, [r.end_s for r in reps])) == len(first["reps"]) == 18
+
+
+@pytest.mark.parametrize("check, trace", [("drop1", "trace_005"), ("gyroflip", "trace_020")])
+def test_a_rep_counted_late_or_retimed_does_not_cover_another(traces_dir: Path, check: str, trace: str) -> None:
+    """Two ways one movement was reported twice. Leg press trace 5 with 1 % of samples dropped:
+    the set's first rep, counted late when the second confirmed it, took the second's heel
+    strike 4 s later for its own landing, and both reports ended there. Single leg trace 20
+    with the gyro offset flipped: a V rep was retimed by a tilt pair whose lift was the last
+    reported rep's lowering. A landing is taken no later than a rep may wait for it, and a V
+    rep keeps its own timing when the tilt's would cover the rep reported before it."""
+    if check == "gyroflip":
+        reps = _reps(CalfCounter().run(_gyro_offset_flipped(traces_dir, f"{trace}.csv")))
+    else:
+        reps = _reps_through_check(traces_dir, check, trace)
+    twice = [(a.start_s, b.start_s) for a, b in zip(reps, reps[1:])
+             if min(a.end_s, b.end_s) - max(a.start_s, b.start_s) >= 0.5 * min(a.end_s - a.start_s, b.end_s - b.start_s)]
+    assert reps and twice == []
+
+
 def test_a_landing_v_waits_for_that_turns_out_a_stride_is_no_rep(traces_dir: Path) -> None:
     """Standing trace 11 with 3 mg more noise: after the last set, V's rebound from the last
     landing and a slow sag made a V-only rep whose lobe ended 0.5 s before the first stride
