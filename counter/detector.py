@@ -190,8 +190,8 @@ HOLD_T_S = 0.1             # ...or a tilt rep (V's top lobe ends before the tilt
 HOLD_BIG_T_S = 0.3         # ...or a tilt rep too big to count alone, which V must confirm
 TRAVEL_KNOWN_CM = 3.5      # once the session's tilt reps move the sensor this far up and back
                            # ...(cm), a pair of turns that brings it down is no rep, and once
-TRAVEL_SHARE = 0.4         # ...the last three each do, nor one that moves it under this share
-                           # ...of the least of them
+TRAVEL_SHARE = 0.4         # ...all but one of the last four or five do, nor one that moves it
+                           # ...under this share of the least of those
 ALONE_TRAVEL_MIN_CM = -2.0 # a tilt rep alone that moves the sensor further down than this is none
 V_VOTE = 1.0               # weight of V's say on which tilt is the lift
 V_REMAIN = 0.1             # V's top lobe ends before the heel is down: this share of lowering,
@@ -1211,19 +1211,20 @@ class RepDetector:
 
     def _goes_nowhere(self, c: _Candidate) -> bool:
         """The session's reps lift the sensor, and the tilt pair ``c`` brought it down, or, once
-        the last three reps each moved it TRAVEL_KNOWN_CM, moved it under TRAVEL_SHARE of the
-        least of them: a single leg's sway or a weight shift, a lowering paired with the next
-        lift, a piece of a rep. Trace 21's weight shifts after its sets turned the shank 2.3-2.7
-        deg and back and counted; on one leg a hold paired with a lowering travels 0-1.5 cm
-        where the set's reps travel 4-7. V's view of the same movement may still count (for a
-        lowering paired with the next lift, V sees the real rep). The least of three, not the
-        usual: after a walk or a new posture the same reps can read a third as far (leg-press
-        trace 23's second set, 0.1-1.5 cm after 2.3-3.8), and one such rep stops the test."""
+        all but one of the last four or five tilt reps moved it TRAVEL_KNOWN_CM, moved it under
+        TRAVEL_SHARE of the least of those: a single leg's sway or a weight shift, a lowering
+        paired with the next lift, a piece of a rep. Trace 21's weight shifts after its sets
+        turned the shank 2.3-2.7 deg and back and counted; on one leg a hold paired with a
+        lowering travels 0-1.5 cm where the set's reps travel 4-7. V's view of the same movement
+        may still count (for a lowering paired with the next lift, V sees the real rep). The
+        second least, not the usual: after a walk or a new posture the same reps can read a
+        third as far (leg-press trace 23's second set, 0.1-1.5 cm after 2.3-3.8), and two such
+        reps stop the test; one piece of a rep that counted does not."""
         tr = self._travels
-        if len(tr) >= 3:
-            least = min(tr[-3:])
-            if least >= TRAVEL_KNOWN_CM:
-                return c.travel_cm < TRAVEL_SHARE * least
+        if len(tr) >= 4:
+            low = sorted(tr)[1]
+            if low >= TRAVEL_KNOWN_CM:
+                return c.travel_cm < TRAVEL_SHARE * low
         return self._typical_travel >= TRAVEL_KNOWN_CM and c.travel_cm < 0.0
 
     def _covers_reported(self, c: _Candidate) -> bool:

@@ -309,14 +309,20 @@ def test_a_weight_shift_that_brings_the_sensor_down_is_no_rep(traces_dir: Path, 
         assert abs(len(_in_set(labelled, [r.end_s for r in reps])) - len(labelled["reps"])) <= 1
 
 
-def test_a_piece_of_a_single_leg_rep_that_hardly_moves_the_sensor_is_no_rep(traces_dir: Path) -> None:
+@pytest.mark.parametrize("trace, most_off", [("trace_021", 0), ("trace_020", 1)])
+def test_a_piece_of_a_single_leg_rep_that_hardly_moves_the_sensor_is_no_rep(traces_dir: Path, trace: str,
+                                                                             most_off: int) -> None:
     """Single leg, trace 21: in the second set a tilt pair at 140.7-143.5 s, a sway before a
     rep that began at 143.1 s, moved the sensor 1.0 cm up and back, where the set's reps move
-    it 4-7 cm, and counted as a 12th rep of 11. Once the last three reps
-    each moved it 3.5 cm or more, a pair that moves it under 0.4 of the least of them is none."""
-    labels = json.loads((traces_dir / "trace_021.labels.json").read_text())
-    ends = [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / "trace_021.csv")))]
-    assert [len(_in_set(s, ends)) for s in labels["sets"]] == [len(s["reps"]) for s in labels["sets"]]
+    it 4-7 cm, and counted as a 12th rep of 11. Trace 20 counted 20 of 18, among them a rep
+    the tilt saw in two pieces (104.2-106.6 s and 107.0-109.6 s, 0.8 and 0.3 cm): neither
+    counts now, one false rep fewer and one rep missed. Once all but one of the last four or
+    five tilt reps moved it 3.5 cm or more, a pair that moves it under 0.4 of the least of
+    those is none."""
+    labels = json.loads((traces_dir / f"{trace}.labels.json").read_text())
+    ends = [r.end_s for r in _reps(CalfCounter().run(read_trace(traces_dir / f"{trace}.csv")))]
+    for labelled in labels["sets"]:
+        assert abs(len(_in_set(labelled, ends)) - len(labelled["reps"])) <= most_off
 
 
 def test_a_turn_alone_that_brings_the_sensor_down_is_no_rep(traces_dir: Path) -> None:
