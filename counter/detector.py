@@ -1231,6 +1231,8 @@ class RepDetector:
         """``c`` overlaps the last rep reported by half of the shorter of the two (the
         scorer's rule for one movement)."""
         a, b = self._reported
+        if b == -math.inf:
+            return False  # (nothing reported yet)
         end = max(c.lobe_end, c.end)
         ov = min(b, end) - max(a, c.start)
         return ov >= 0.5 * min(b - a, end - c.start)
