@@ -543,8 +543,8 @@ class _Candidate:
         # Heel-down estimate: a min-jerk lowering ends half its duration after its centre.
         # A slow settle keeps the lobe open well after that.
         self.down = dn.moment / dn.area + 0.5 * lower_s if ch == "T" else math.inf
-        # (T) How far the sensor rose in the lift and came down in the lowering (cm).
-        self.travel_cm = _travel_cm(up) - _travel_cm(dn)
+        # How far the sensor rose in the lift and came down in the lowering (cm; tilt only).
+        self.travel_cm = _travel_cm(up) - _travel_cm(dn) if ch == "T" else math.nan
 
     @property
     def tilt_timed(self) -> bool:
@@ -555,9 +555,13 @@ class _Candidate:
     def same_rep(self, other: _Candidate) -> bool:
         """One rep when the intervals overlap by half the shorter one (a rep reaches its landing
         when that was seen after its lobes ended: V's top lobe can end in the hold)."""
-        a, b = max(self.lobe_end, self.end), max(other.lobe_end, other.end)
-        ov = min(a, b) - max(self.start, other.start)
-        return ov >= 0.5 * min(a - self.start, b - other.start)
+        return _one_movement(self.start, max(self.lobe_end, self.end), other.start, max(other.lobe_end, other.end))
+
+
+def _one_movement(s0: float, e0: float, s1: float, e1: float) -> bool:
+    """The intervals s0-e0 and s1-e1 (s) overlap by half the shorter one: the scorer's rule
+    for one movement (an interval of -inf is never one)."""
+    return min(e0, e1) - max(s0, s1) >= 0.5 * min(e0 - s0, e1 - s1)
 
 
 def _travel_cm(lobe: _Lobe) -> float:
@@ -567,6 +571,11 @@ def _travel_cm(lobe: _Lobe) -> float:
     chip's bias and scale along g) grows the speed linearly, which that removes exactly."""
     (u_a, p_a, t_a), (u_b, p_b, t_b) = lobe.at_start, lobe.at_end
     return (p_b - p_a) - 0.5 * (u_a + u_b) * (t_b - t_a)
+
+
+def _median(values: list[float]) -> float:
+    """The median (the upper one of an even count) of the last few values, 0 under two."""
+    return sorted(values)[len(values) // 2] if len(values) >= 2 else 0.0
 
 
 def _within(x: float, y: float, k: float) -> bool:
@@ -684,7 +693,6 @@ class RepDetector:
         self._typical: dict[str, float] = {"T": 0.0, "V": 0.0}
         self._zupt = (0.0, 0.0, 0.0)  # integrals of the vertical acceleration (cm/s, cm) and their clock (s)
         self._travels: list[float] = []  # the last tilt reps' travel (cm)
-        self._typical_travel = 0.0
         self._last: _Candidate | None = None     # the last rep counted
         self._held: _Candidate | None = None     # seen by one channel, waiting for the other
         self._big: _Candidate | None = None      # the last big tilt rep nothing confirmed
@@ -895,7 +903,7 @@ class RepDetector:
     def typical_travel_cm(self) -> float:
         """How far the session's last tilt reps moved the sensor, up in the lift and back down
         in the lowering together (cm; their median, 0 until two are known)."""
-        return self._typical_travel
+        return _median(self._travels)
 
     @property
     def accel_bias_g(self) -> tuple[float, float, float]:
@@ -1220,28 +1228,21 @@ class RepDetector:
         second least, not the usual: after a walk or a new posture the same reps can read a
         third as far (leg-press trace 23's second set, 0.1-1.5 cm after 2.3-3.8), and two such
         reps stop the test; one piece of a rep that counted does not."""
-        tr = self._travels
-        if len(tr) >= 4:
-            low = sorted(tr)[1]
-            if low >= TRAVEL_KNOWN_CM:
-                return c.travel_cm < TRAVEL_SHARE * low
-        return self._typical_travel >= TRAVEL_KNOWN_CM and c.travel_cm < 0.0
+        tr = sorted(self._travels)
+        if len(tr) >= 4 and tr[1] >= TRAVEL_KNOWN_CM:
+            return c.travel_cm < TRAVEL_SHARE * tr[1]
+        return _median(tr) >= TRAVEL_KNOWN_CM and c.travel_cm < 0.0
 
     def _covers_reported(self, c: _Candidate) -> bool:
         """``c`` overlaps the last rep reported by half of the shorter of the two (the
         scorer's rule for one movement)."""
         a, b = self._reported
-        if b == -math.inf:
-            return False  # (nothing reported yet)
-        end = max(c.lobe_end, c.end)
-        ov = min(b, end) - max(a, c.start)
-        return ov >= 0.5 * min(b - a, end - c.start)
+        return b > -math.inf and _one_movement(a, b, c.start, max(c.lobe_end, c.end))
 
     def _in_swing(self, c: _Candidate) -> bool:
         """``c`` overlaps the last refused leg swing by half of the shorter of the two."""
         a, b = self._swung
-        ov = min(b, c.lobe_end) - max(a, c.start)
-        return ov >= 0.5 * min(b - a, c.lobe_end - c.start)
+        return _one_movement(a, b, c.start, c.lobe_end)
 
     def _fuse(self, t: float, c: _Candidate) -> None:
         last = self._last
@@ -1504,15 +1505,14 @@ class RepDetector:
         rp.append(c.size)
         if len(rp) > 5:
             del rp[0]
-        self._typical[c.ch] = sorted(rp)[len(rp) // 2] if len(rp) >= 2 else 0.0
+        self._typical[c.ch] = _median(rp)
         if c.ch == "T":
             self.T.vote_min = IN_SET_FRACTION * self._typical["T"]
             tr = self._travels
-            if c.travel_cm == c.travel_cm:
+            if c.travel_cm == c.travel_cm:  # (not NaN: a heel strike in it)
                 tr.append(c.travel_cm)
-            if len(tr) > 5:
-                del tr[0]
-            self._typical_travel = sorted(tr)[len(tr) // 2] if len(tr) >= 2 else 0.0
+                if len(tr) > 5:
+                    del tr[0]
 
     def _count(self, t: float, c: _Candidate) -> None:
         """Counted; reported once the heel is down (an impact there marks a bounce)."""
